@@ -1,0 +1,169 @@
+"""The one typed settings object, parsed from the environment.
+
+Every setting is read here and nowhere else. Values are parsed explicitly (integers are
+integers, booleans accept only a fixed vocabulary) so a typo fails loudly at start-up rather
+than silently turning a feature on. Nothing is read at import time: callers build a
+`Settings` with `Settings.from_env()` and pass it down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the product cannot use."""
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+
+
+def _parse_int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number; got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}; got {value}")
+    return value
+
+
+def _parse_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a number; got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive; got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Field docs double as the README's configuration reference."""
+
+    # Where the local stack keeps its installs, data, logs and pid files.
+    state_dir: Path = field(default_factory=lambda: Path(".foi").resolve())
+    # SQLAlchemy URL; empty means the embedded SQLite database under state_dir.
+    database_url: str = ""
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    # Prefix of every index and alias this deployment owns (lets tests run side by side).
+    index_prefix: str = "foi"
+    tika_url: str = "http://127.0.0.1:9998"
+    # Celery broker; empty means crawls run in-process (the embedded default).
+    broker_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6380/0"
+    # Flask session signing key; generated into state_dir when unset.
+    secret_key: str = ""
+    # Serve session cookies with the Secure flag (turn off only for plain-http loopback).
+    secure_cookies: bool = True
+    tika_timeout_s: float = 120.0
+    max_file_bytes: int = 512 * 1024 * 1024
+    max_extracted_chars: int = 5_000_000
+    ocr_enabled: bool = True
+    smb_read_bytes: int = 1024 * 1024
+    # Local demo/test share served by `foi stack up`.
+    samba_port: int = 4445
+    samba_user: str = "foidemo"
+    samba_password: str = ""
+    postgres_port: int = 5433
+    # Initial admin account created by `foi demo` / `foi users bootstrap`.
+    admin_password: str = ""
+    corpus_dir: Path | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.state_dir / 'foi.db'}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return None if value is None or value == "" else value
+
+        kwargs: dict[str, object] = {}
+        state = get("FOI_STATE_DIR")
+        if state:
+            kwargs["state_dir"] = Path(state).expanduser().resolve()
+        for attr, var in _STRINGS.items():
+            value = get(var)
+            if value is not None:
+                kwargs[attr] = value
+        for attr, var in _INTS.items():
+            value = get(var)
+            if value is not None:
+                kwargs[attr] = _parse_int(var, value, minimum=1)
+        for attr, var in _BOOLS.items():
+            value = env.get(var)
+            if value is not None:
+                kwargs[attr] = _parse_bool(var, value)
+        timeout = get("FOI_TIKA_TIMEOUT")
+        if timeout is not None:
+            kwargs["tika_timeout_s"] = _parse_float("FOI_TIKA_TIMEOUT", timeout)
+        corpus = get("FOI_CORPUS_DIR")
+        if corpus is not None:
+            kwargs["corpus_dir"] = Path(corpus).expanduser().resolve()
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    def redacted(self) -> dict[str, str]:
+        """Settings as strings with secrets masked, safe for logs and status pages."""
+        shown: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRETS and value:
+                shown[f.name] = "***"
+            else:
+                shown[f.name] = str(value)
+        return shown
+
+
+_STRINGS = {
+    "database_url": "FOI_DATABASE_URL",
+    "elasticsearch_url": "FOI_ES_URL",
+    "index_prefix": "FOI_INDEX_PREFIX",
+    "tika_url": "FOI_TIKA_URL",
+    "broker_url": "FOI_BROKER_URL",
+    "redis_url": "FOI_REDIS_URL",
+    "secret_key": "FOI_SECRET_KEY",
+    "samba_user": "FOI_SAMBA_USER",
+    "samba_password": "FOI_SAMBA_PASSWORD",
+    "admin_password": "FOI_ADMIN_PASSWORD",
+}
+_INTS = {
+    "max_file_bytes": "FOI_MAX_FILE_BYTES",
+    "max_extracted_chars": "FOI_MAX_EXTRACTED_CHARS",
+    "smb_read_bytes": "FOI_SMB_READ_BYTES",
+    "samba_port": "FOI_SAMBA_PORT",
+    "postgres_port": "FOI_POSTGRES_PORT",
+}
+_BOOLS = {
+    "secure_cookies": "FOI_SECURE_COOKIES",
+    "ocr_enabled": "FOI_OCR_ENABLED",
+}
+_SECRETS = frozenset({"secret_key", "samba_password", "admin_password", "database_url"})
+
+# Every variable the product reads, for the README reference and its consistency test.
+ENVIRONMENT_VARIABLES: tuple[str, ...] = (
+    "FOI_STATE_DIR",
+    *_STRINGS.values(),
+    *_INTS.values(),
+    *_BOOLS.values(),
+    "FOI_TIKA_TIMEOUT",
+    "FOI_CORPUS_DIR",
+)
