@@ -24,6 +24,7 @@ from devstack.base import (
     spawn,
     wait_for,
 )
+from devstack.es_analysis_plugin import ensure_analysis_plugin
 from devstack.java import java_home
 from devstack.maven import fetch
 from devstack.versions import ELASTICSEARCH_ARTIFACT, ELASTICSEARCH_VERSION, JDK_DEBIAN_PACKAGE
@@ -100,6 +101,9 @@ class ElasticsearchService:
         )
         (config / "jvm.options.d").mkdir(exist_ok=True)
         (config / "jvm.options.d" / "heap.options").write_text(f"-Xms{HEAP}\n-Xmx{HEAP}\n")
+        # Our English analysis (the distribution lacks analysis-common); a no-op when current.
+        ensure_analysis_plugin(self.home, self.paths.state_dir / "build" / "es-analysis-plugin",
+                               java_home(), config_dir=config)
         self.account.own(self._dir)
 
     def start(self) -> None:

@@ -10,5 +10,6 @@ ELASTICSEARCH_ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elastics
 # Tika 3.2.2 is the newest tika-server-standard jar Maven Central serves to this project.
 TIKA_VERSION = "3.2.2"
 TIKA_ARTIFACT = "org.apache.tika:tika-server-standard"
-JDK_DEBIAN_PACKAGE = "openjdk-17-jre-headless"
+# The JDK (not just the JRE): devstack compiles our Elasticsearch analysis plugin with javac.
+JDK_DEBIAN_PACKAGE = "openjdk-17-jdk-headless"
 JAVA_MAJOR = 17

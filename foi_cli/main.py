@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import click
 
+from foi_cli.admin import audit_group, db_group, users_group
+from foi_cli.crawl import crawl_command, sources_group
+from foi_cli.deadline import deadline_command
+from foi_cli.demo import demo_command, serve_command
 from foi_cli.stack import stack_group
 from foi_core.settings import Settings, SettingsError
 
@@ -18,7 +22,9 @@ def cli(ctx: click.Context) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-cli.add_command(stack_group)
+for command in (stack_group, db_group, users_group, audit_group, sources_group, crawl_command,
+                demo_command, serve_command, deadline_command):
+    cli.add_command(command)
 
 
 def main() -> None:

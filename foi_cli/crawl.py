@@ -1,0 +1,141 @@
+"""`foi sources ...` and `foi crawl`."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from crawler.smb import SourceError
+from foi_cli.runtime import Runtime
+from foi_core import audit
+from foi_core.credentials import CredentialError
+from foi_core.db import transaction
+from foi_core.settings import Settings
+from foi_core.sources import SourceConfigError, add_source, get_source, list_sources, remove_source
+from indexer.pipeline import CrawlCounts
+
+
+@click.group("sources")
+def sources_group() -> None:
+    """SMB shares to crawl. Credentials are references: env:VAR or file:/path."""
+
+
+@sources_group.command("add")
+@click.argument("name")
+@click.option("--server", required=True)
+@click.option("--port", default=445, show_default=True, type=int)
+@click.option("--share", required=True)
+@click.option("--root", default="", help="Folder inside the share to start from.")
+@click.option("--user", "username", required=True)
+@click.option("--credential", "credential_ref", required=True,
+              help="env:VARIABLE or file:/path/to/secret (never the password itself).")
+@click.option("--include", multiple=True, help="Glob of paths to include (repeatable).")
+@click.option("--exclude", multiple=True, help="Glob of paths to exclude (repeatable).")
+@click.option("--schedule", default="", help="Cron expression for periodic crawls.")
+@click.pass_obj
+def sources_add(settings: Settings, name: str, server: str, port: int, share: str, root: str,
+                username: str, credential_ref: str, include: tuple[str, ...],
+                exclude: tuple[str, ...], schedule: str) -> None:
+    """Register a share."""
+    runtime = Runtime(settings)
+    try:
+        with transaction(runtime.sessions) as session:
+            add_source(session, name=name, server=server, port=port, share=share,
+                       username=username, credential_ref=credential_ref, root=root,
+                       include=include, exclude=exclude, schedule=schedule)
+            audit.record(session, actor="cli", action="source.add", target=name,
+                         details={"server": server, "port": port, "share": share})
+    except SourceConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"added source {name}: \\\\{server}\\{share} (port {port})")
+
+
+@sources_group.command("list")
+@click.pass_obj
+def sources_list(settings: Settings) -> None:
+    with Runtime(settings).sessions() as session:
+        for source in list_sources(session):
+            click.echo(f"{source.name:<16}\\\\{source.server}\\{source.share}\\{source.root}"
+                       f"  port {source.port}  user {source.username}  "
+                       f"credential {source.credential_ref.split(':', 1)[0]}:…")
+
+
+@sources_group.command("remove")
+@click.argument("name")
+@click.pass_obj
+def sources_remove(settings: Settings, name: str) -> None:
+    runtime = Runtime(settings)
+    try:
+        with transaction(runtime.sessions) as session:
+            remove_source(session, name)
+            audit.record(session, actor="cli", action="source.remove", target=name)
+    except SourceConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"removed source {name}")
+
+
+@sources_group.command("test")
+@click.argument("name")
+@click.pass_obj
+def sources_test(settings: Settings, name: str) -> None:
+    """Connect and list the root; report exactly what is wrong if that fails."""
+    runtime = Runtime(settings)
+    with runtime.sessions() as session:
+        source = get_source(session, name)
+    if source is None:
+        raise click.ClickException(f"no source named {name!r}")
+    try:
+        runtime.share(source).test()
+    except (SourceError, CredentialError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"ok: connected to \\\\{source.server}\\{source.share} and listed its root")
+
+
+def _progress_line(counts: CrawlCounts, started: float) -> str:
+    elapsed = max(time.monotonic() - started, 1e-6)
+    rate = counts.seen / elapsed
+    return (f"\rseen {counts.seen}  new {counts.new}  changed {counts.changed}  "
+            f"unchanged {counts.unchanged}  extracted {counts.extracted}  failed {counts.failed}"
+            f"  {rate:.1f} files/s ")
+
+
+@click.command("crawl")
+@click.argument("source_name", required=False)
+@click.option("--full", is_flag=True, help="Re-read every file, not just changed ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def crawl_command(settings: Settings, source_name: str | None, full: bool, as_json: bool
+                  ) -> None:
+    """Crawl one source (or all), in-process."""
+    runtime = Runtime(settings)
+    with runtime.sessions() as session:
+        sources = list_sources(session)
+    if source_name:
+        sources = [s for s in sources if s.name == source_name]
+        if not sources:
+            raise click.ClickException(f"no source named {source_name!r}")
+    summaries = {}
+    for source in sources:
+        started = time.monotonic()
+        show = (None if as_json else
+                lambda c, s=started: click.echo(_progress_line(c, s), nl=False, err=True))
+        try:
+            counts = runtime.pipeline(source).run(full=full, progress=show)
+        except (SourceError, CredentialError) as exc:
+            raise click.ClickException(f"{source.name}: {exc}") from None
+        with transaction(runtime.sessions) as session:
+            audit.record(session, actor="cli", action="crawl", target=source.name,
+                         details=counts.as_dict())
+        summaries[source.name] = {**counts.as_dict(),
+                                  "seconds": round(time.monotonic() - started, 2)}
+        if not as_json:
+            click.echo("", err=True)
+            click.echo(f"{source.name}: {counts.seen} files, {counts.new} new, "
+                       f"{counts.changed} changed, {counts.extracted} extracted, "
+                       f"{counts.reused} duplicates reused, {counts.failed} not extracted, "
+                       f"{counts.deleted} deleted, {counts.problems} unreadable folders; "
+                       f"statuses {counts.by_status}")
+    if as_json:
+        click.echo(json.dumps(summaries, indent=2))

@@ -1,0 +1,94 @@
+"""`foi demo` (the README's run command) and `foi serve`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+
+import click
+from sqlalchemy import select
+
+from demo.seed import seed_share
+from devstack.base import MissingPrerequisite, ServiceFailed
+from devstack.stack import LocalStack
+from foi_cli.runtime import Runtime
+from foi_core import audit
+from foi_core.accounts import create_user
+from foi_core.db import transaction
+from foi_core.migrate import upgrade
+from foi_core.models import User
+from foi_core.settings import Settings
+from foi_core.sources import add_source, get_source
+
+DEMO_SOURCE = "demo"
+
+
+def _ensure_admin(runtime: Runtime) -> None:
+    settings = runtime.settings
+    with transaction(runtime.sessions) as session:
+        if session.execute(select(User).where(User.username == "admin")).scalar_one_or_none():
+            click.echo("  admin account exists (password unchanged)")
+            return
+        password = settings.admin_password or secrets.token_urlsafe(15)
+        create_user(session, "admin", "admin", password)
+        audit.record(session, actor="demo", action="user.create", target="admin",
+                     details={"role": "admin"})
+    if settings.admin_password:
+        click.echo("  created admin account with the password from FOI_ADMIN_PASSWORD")
+    else:
+        click.echo(f"  created admin account; password (shown once): {password}")
+
+
+@click.command("demo")
+@click.option("--serve/--no-serve", default=True, help="Serve the web app when done.")
+@click.option("--port", default=5000, show_default=True)
+@click.pass_obj
+def demo_command(settings: Settings, serve: bool, port: int) -> None:
+    """Bring the stack up, migrate, create the admin, fill and crawl the demo share, serve."""
+    stack = LocalStack(settings)
+    click.echo("starting the local stack")
+    try:
+        stack.up(report=lambda line: click.echo(f"  {line}"))
+    except (MissingPrerequisite, ServiceFailed) as exc:
+        raise click.ClickException(str(exc)) from None
+    runtime = Runtime(settings)
+    upgrade(runtime.engine)
+    click.echo("database migrated")
+    _ensure_admin(runtime)
+    samba = stack.samba
+    secret_file = stack.paths.secrets / "samba_password"
+    with transaction(runtime.sessions) as session:
+        if get_source(session, DEMO_SOURCE) is None:
+            add_source(session, name=DEMO_SOURCE, server="127.0.0.1", port=samba.port,
+                       share="demo", username=samba.user,
+                       credential_ref=f"file:{secret_file}")
+    documents = seed_share("127.0.0.1", samba.port, "demo", samba.user, samba.password)
+    click.echo(f"demo share \\\\127.0.0.1\\demo holds {len(documents)} sample documents")
+    with runtime.sessions() as session:
+        source = get_source(session, DEMO_SOURCE)
+    assert source is not None
+    counts = runtime.pipeline(source).run()
+    with transaction(runtime.sessions) as session:
+        audit.record(session, actor="demo", action="crawl", target=DEMO_SOURCE,
+                     details=counts.as_dict())
+    click.echo(f"crawled: {counts.seen} files, {counts.extracted} extracted, "
+               f"statuses {counts.by_status}")
+    if serve:
+        _serve(port)
+
+
+def _serve(port: int) -> None:
+    gunicorn = shutil.which("gunicorn")
+    if gunicorn is None:
+        raise click.ClickException("gunicorn not found: reinstall with `make install`")
+    click.echo(f"serving on http://127.0.0.1:{port} (Ctrl-C stops)")
+    os.execv(gunicorn, [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                        "--access-logfile", "-", "search_app:create_app()"])
+
+
+@click.command("serve")
+@click.option("--port", default=5000, show_default=True)
+def serve_command(port: int) -> None:
+    """Serve the web app with gunicorn on 127.0.0.1."""
+    _serve(port)

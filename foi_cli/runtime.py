@@ -1,0 +1,64 @@
+"""Builds the process's clients once from Settings, for the commands that need them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from elasticsearch import Elasticsearch
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.smb import ShareLocation, SmbShare
+from foi_core.clients import build_elasticsearch
+from foi_core.credentials import resolve
+from foi_core.db import build_engine, session_factory
+from foi_core.models import Source
+from foi_core.settings import Settings
+from indexer.extract import ExtractOptions, TikaExtractor
+from indexer.lifecycle import IndexNames, ensure_index
+from indexer.pipeline import CrawlPipeline
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return build_engine(self.settings)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    @cached_property
+    def es(self) -> Elasticsearch:
+        return build_elasticsearch(self.settings)
+
+    @cached_property
+    def names(self) -> IndexNames:
+        return IndexNames(self.settings.index_prefix)
+
+    @cached_property
+    def extractor(self) -> TikaExtractor:
+        return TikaExtractor(
+            self.settings.tika_url,
+            ExtractOptions(timeout_s=self.settings.tika_timeout_s,
+                           max_chars=self.settings.max_extracted_chars,
+                           ocr=self.settings.ocr_enabled),
+        )
+
+    def share(self, source: Source) -> SmbShare:
+        location = ShareLocation(source.server, source.port, source.share, source.root)
+        return SmbShare(location, source.username, resolve(source.credential_ref),
+                        read_bytes=self.settings.smb_read_bytes)
+
+    def pipeline(self, source: Source) -> CrawlPipeline:
+        ensure_index(self.es, self.names)
+        return CrawlPipeline(
+            source=source.name, share=self.share(source), es=self.es, names=self.names,
+            extractor=self.extractor, sessions=self.sessions,
+            max_file_bytes=self.settings.max_file_bytes,
+            include=tuple(source.include), exclude=tuple(source.exclude),
+        )

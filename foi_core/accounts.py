@@ -1,0 +1,89 @@
+"""Local staff accounts: creation and password checks (Argon2id)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from foi_core.models import Role, User
+
+_HASHER = PasswordHasher()
+_USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,150}$")
+_SID = re.compile(r"^S-1-\d+(-\d+)+$")
+MIN_PASSWORD_LENGTH = 12
+# Throttling: after this many consecutive failures the account is locked for a while.
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+class AccountError(ValueError):
+    """The requested account change is invalid; the message says why, for the user."""
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    return _HASHER.hash(password)
+
+
+def create_user(
+    session: Session, username: str, role: str, password: str, sids: Sequence[str] = ()
+) -> User:
+    if not _USERNAME.match(username):
+        raise AccountError("username may use letters, digits and . _ @ - (2-150 characters)")
+    try:
+        role_value = Role(role).value
+    except ValueError:
+        raise AccountError(
+            f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
+        ) from None
+    bad = [sid for sid in sids if not _SID.match(sid)]
+    if bad:
+        raise AccountError(f"not a Windows SID: {', '.join(bad)}")
+    if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
+        raise AccountError(f"user {username!r} already exists")
+    user = User(username=username, role=role_value, password_hash=hash_password(password),
+                sids=list(sids), active=True, failed_logins=0)
+    session.add(user)
+    session.flush()
+    return user
+
+
+class LoginRefused(Exception):
+    """Sign-in failed; `reason` is for the audit log, never shown to the user verbatim."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """Check a password, applying lockout after repeated failures. Commits nothing itself."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        # Hash anyway so response time does not reveal whether the account exists.
+        _HASHER.hash(password or "x")
+        raise LoginRefused("unknown or inactive user")
+    now = datetime.now(UTC)
+    locked = user.locked_until
+    if locked is not None and (locked if locked.tzinfo else locked.replace(tzinfo=UTC)) > now:
+        raise LoginRefused("account locked after repeated failures")
+    try:
+        _HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+        raise LoginRefused("wrong password") from None
+    user.failed_logins = 0
+    user.locked_until = None
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = _HASHER.hash(password)
+    return user

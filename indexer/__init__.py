@@ -1,0 +1,1 @@
+"""Turns files into index documents (Tika, metadata) and owns every Elasticsearch detail."""

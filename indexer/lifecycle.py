@@ -1,0 +1,87 @@
+"""Versioned indices behind read and write aliases; reindex by atomic alias swap.
+
+`{prefix}-documents` is the read alias, `{prefix}-documents-write` the write alias; the
+concrete index is `{prefix}-documents-v{SCHEMA_VERSION}`. The distribution we run in
+development has no reindex module, so `migrate` copies documents with the client's
+scan + bulk helper, which works against any distribution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from indexer.mapping import SCHEMA_VERSION, index_body
+
+
+@dataclass(frozen=True)
+class IndexNames:
+    prefix: str
+
+    @property
+    def read_alias(self) -> str:
+        return f"{self.prefix}-documents"
+
+    @property
+    def write_alias(self) -> str:
+        return f"{self.prefix}-documents-write"
+
+    def concrete(self, version: int = SCHEMA_VERSION) -> str:
+        return f"{self.prefix}-documents-v{version}"
+
+
+def ensure_index(es: Elasticsearch, names: IndexNames) -> str:
+    """Create the current version's index and aliases if missing; return the index name."""
+    index = names.concrete()
+    if not es.indices.exists_alias(name=names.read_alias):
+        if not es.indices.exists(index=index):
+            es.indices.create(index=index, **index_body())
+        es.indices.update_aliases(actions=[
+            {"add": {"index": index, "alias": names.read_alias}},
+            {"add": {"index": index, "alias": names.write_alias, "is_write_index": True}},
+        ])
+    return current_index(es, names)
+
+
+def current_index(es: Elasticsearch, names: IndexNames) -> str:
+    aliases = es.indices.get_alias(name=names.write_alias)
+    return next(iter(aliases.body))
+
+
+def migrate(es: Elasticsearch, names: IndexNames, target_version: int = SCHEMA_VERSION) -> str:
+    """Copy the live index into a fresh one with the current mapping, then swap the aliases."""
+    source = current_index(es, names)
+    target = names.concrete(target_version)
+    if source == target:
+        return target
+    es.indices.create(
+        index=target,
+        settings={**index_body()["settings"], "refresh_interval": "-1"},
+        mappings=index_body()["mappings"],
+    )
+
+    def actions() -> Any:
+        for hit in helpers.scan(es, index=source, query={"query": {"match_all": {}}}):
+            body = dict(hit["_source"])
+            body["schema_version"] = target_version
+            yield {"_index": target, "_id": hit["_id"], "_source": body}
+
+    helpers.bulk(es, actions(), chunk_size=500, max_retries=5)
+    es.indices.put_settings(index=target, settings={"refresh_interval": "1s"})
+    es.indices.refresh(index=target)
+    es.indices.update_aliases(actions=[
+        {"remove": {"index": source, "alias": names.read_alias}},
+        {"remove": {"index": source, "alias": names.write_alias}},
+        {"add": {"index": target, "alias": names.read_alias}},
+        {"add": {"index": target, "alias": names.write_alias, "is_write_index": True}},
+    ])
+    return target
+
+
+def drop_all(es: Elasticsearch, names: IndexNames) -> None:
+    """Delete every index of this prefix (tests and `foi index reset` only)."""
+    found = es.indices.get(index=f"{names.prefix}-documents-v*", ignore_unavailable=True)
+    for index in found.body:
+        es.indices.delete(index=index)

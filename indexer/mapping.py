@@ -1,0 +1,95 @@
+"""The document index's mapping, as code, with a schema version.
+
+Never change a mapping in place: bump SCHEMA_VERSION, and `indexer.lifecycle.migrate` builds
+the new index behind the aliases and swaps them atomically.
+
+Analysis comes from our `foi-analysis` Elasticsearch plugin (devstack/es_plugin): `foi_english`
+(possessives, lowercase, ASCII folding, Porter stemming; no stop words, since officers search
+phrases like "not held") and `foi_exact` (the same without stemming).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_KEYWORD = {"type": "keyword", "ignore_above": 1024}
+_LOWER_KEYWORD = {"type": "keyword", "ignore_above": 1024, "normalizer": "foi_lower"}
+
+
+def _text_with_exact(**extra: Any) -> dict[str, Any]:
+    return {
+        "type": "text",
+        "analyzer": "foi_english",
+        "fields": {"exact": {"type": "text", "analyzer": "foi_exact"}},
+        **extra,
+    }
+
+
+SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    "analysis": {"normalizer": {"foi_lower": {"type": "custom", "filter": ["lowercase"]}}},
+    # Deep paging uses search_after, never from/size past this.
+    "max_result_window": 10000,
+    "highlight": {"max_analyzed_offset": 1_000_000},
+}
+
+MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "_meta": {"schema_version": SCHEMA_VERSION},
+    "properties": {
+        "doc_id": _KEYWORD,
+        # "file" for a file on a share, "embedded" for an attachment / zip member inside one.
+        "kind": _KEYWORD,
+        "container_id": _KEYWORD,
+        "root_id": _KEYWORD,
+        "embedded_path": _KEYWORD,
+        "embedded_depth": {"type": "integer"},
+        "source": _KEYWORD,
+        "share": _KEYWORD,
+        "path": {**_KEYWORD, "fields": {"text": {"type": "text", "analyzer": "foi_exact"}}},
+        "unc": {"type": "keyword", "index": False},
+        "folder": _KEYWORD,
+        # Every ancestor folder ("Planning", "Planning/Applications", ...): the path hierarchy
+        # that folder facets drill down through.
+        "folders": _KEYWORD,
+        "filename": {**_KEYWORD, "fields": {"text": {"type": "text", "analyzer": "foi_exact"}}},
+        "extension": _LOWER_KEYWORD,
+        "mime_type": _KEYWORD,
+        "size": {"type": "long"},
+        "sha256": _KEYWORD,
+        "file_id": {"type": "keyword"},
+        "title": _text_with_exact(),
+        "authors": {**_KEYWORD, "fields": {"text": {"type": "text", "analyzer": "foi_exact"}}},
+        "created": {"type": "date"},
+        "modified": {"type": "date"},
+        "crawled": {"type": "date"},
+        "page_count": {"type": "integer"},
+        "language": _KEYWORD,
+        "email_from": _LOWER_KEYWORD,
+        "email_to": _LOWER_KEYWORD,
+        "email_cc": _LOWER_KEYWORD,
+        "email_subject": _text_with_exact(),
+        "email_date": {"type": "date"},
+        # Offsets in the postings let the unified highlighter work on large documents without
+        # re-analysing them.
+        "content": _text_with_exact(index_options="offsets"),
+        "content_chars": {"type": "integer"},
+        "status": _KEYWORD,
+        "status_reason": {"type": "text", "analyzer": "standard"},
+        "acl_owner": _KEYWORD,
+        "acl_allow": _KEYWORD,
+        "acl_deny": _KEYWORD,
+        "acl_status": _KEYWORD,
+        "duplicate_of": _KEYWORD,
+        "copies": {"type": "integer"},
+        "deleted": {"type": "boolean"},
+        "schema_version": {"type": "integer"},
+    },
+}
+
+
+def index_body() -> dict[str, Any]:
+    return {"settings": SETTINGS, "mappings": MAPPINGS}

@@ -1,0 +1,1 @@
+"""Legal holds, retention schedules and audited disposal (built on indexer queries)."""
