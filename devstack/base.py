@@ -293,7 +293,7 @@ def spawn(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log: IO[bytes] = log_path.open("ab")
     try:
-        process = subprocess.Popen(  # type: ignore[call-overload]  # noqa: S603
+        process = subprocess.Popen(  # type: ignore[call-overload]
             list(argv),
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -102,8 +102,12 @@ class ElasticsearchService:
         (config / "jvm.options.d").mkdir(exist_ok=True)
         (config / "jvm.options.d" / "heap.options").write_text(f"-Xms{HEAP}\n-Xmx{HEAP}\n")
         # Our English analysis (the distribution lacks analysis-common); a no-op when current.
-        ensure_analysis_plugin(self.home, self.paths.state_dir / "build" / "es-analysis-plugin",
-                               java_home(), config_dir=config)
+        ensure_analysis_plugin(
+            self.home,
+            self.paths.state_dir / "build" / "es-analysis-plugin",
+            java_home(),
+            config_dir=config,
+        )
         self.account.own(self._dir)
 
     def start(self) -> None:

@@ -25,7 +25,9 @@ def _major(java: Path) -> int | None:
 
 def java_home() -> Path:
     """JAVA_HOME of the Debian JDK of the pinned major (ES 8.19 supports 17 and 21)."""
-    candidates = sorted(_JVM_ROOT.glob(f"java-{JAVA_MAJOR}-openjdk-*")) if _JVM_ROOT.is_dir() else []
+    candidates = (
+        sorted(_JVM_ROOT.glob(f"java-{JAVA_MAJOR}-openjdk-*")) if _JVM_ROOT.is_dir() else []
+    )
     for home in candidates:
         java = home / "bin" / "java"
         if java.exists() and _major(java) == JAVA_MAJOR:

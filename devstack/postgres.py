@@ -30,9 +30,10 @@ ROLE = "foi"
 
 
 def _bin_dir() -> Path:
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),
-                      key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
-                      else 0)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     if not versions:
         raise MissingPrerequisite(
             "PostgreSQL server not found: install it with `sudo apt-get install -y postgresql`"
@@ -66,10 +67,17 @@ class PostgresService:
     def system_packages(self) -> Sequence[str]:
         return ["postgresql"]
 
-    def _run_as_account(self, argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    def _run_as_account(
+        self, argv: list[str], **kwargs: object
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # type: ignore[call-overload, no-any-return]
-            argv, capture_output=True, text=True, check=False, cwd="/",
-            **self.account.popen_kwargs(), **kwargs,
+            argv,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd="/",
+            **self.account.popen_kwargs(),
+            **kwargs,
         )
 
     def install(self) -> None:
@@ -82,11 +90,21 @@ class PostgresService:
         pwfile.write_text(self.password + "\n")
         pwfile.chmod(0o600)
         self.account.own(self._dir)
-        result = self._run_as_account([
-            str(_bin_dir() / "initdb"), "-D", str(data), "-U", ROLE, f"--pwfile={pwfile}",
-            "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8",
-            "--locale=C.UTF-8",
-        ])
+        result = self._run_as_account(
+            [
+                str(_bin_dir() / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                ROLE,
+                f"--pwfile={pwfile}",
+                "--auth-local=scram-sha-256",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        )
         pwfile.unlink()
         if result.returncode != 0:
             raise ServiceFailed(f"initdb failed: {result.stderr.strip()[-500:]}")
@@ -96,10 +114,19 @@ class PostgresService:
             return
         spawn(
             [
-                str(_bin_dir() / "postgres"), "-D", str(self._dir / "data"),
-                "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
-                "-c", f"unix_socket_directories={self._dir / 'socket'}",
-                "-c", "shared_buffers=256MB", "-c", "max_connections=100",
+                str(_bin_dir() / "postgres"),
+                "-D",
+                str(self._dir / "data"),
+                "-p",
+                str(self.port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={self._dir / 'socket'}",
+                "-c",
+                "shared_buffers=256MB",
+                "-c",
+                "max_connections=100",
             ],
             pidfile=self.pidfile,
             log_path=self.log_path,
@@ -111,16 +138,36 @@ class PostgresService:
     def _ensure_database(self) -> None:
         env = {"PGPASSWORD": self.password, "PATH": "/usr/bin:/bin"}
         probe = self._run_as_account(
-            [str(_bin_dir() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", ROLE,
-             "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{DATABASE}'"],
+            [
+                str(_bin_dir() / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                ROLE,
+                "-d",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname='{DATABASE}'",  # noqa: S608 - constant
+            ],
             env=env,
         )
         if probe.returncode != 0:
             raise ServiceFailed(f"psql failed: {probe.stderr.strip()}")
         if probe.stdout.strip() != "1":
             created = self._run_as_account(
-                [str(_bin_dir() / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                 "-U", ROLE, DATABASE], env=env,
+                [
+                    str(_bin_dir() / "createdb"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    ROLE,
+                    DATABASE,
+                ],
+                env=env,
             )
             if created.returncode != 0:
                 raise ServiceFailed(f"createdb failed: {created.stderr.strip()}")
@@ -130,8 +177,17 @@ class PostgresService:
             if self.pidfile.live_pid() is None:
                 raise ServiceFailed("exited")
             result = subprocess.run(
-                [str(_bin_dir() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port),
-                 "-t", "2"], capture_output=True, check=False,
+                [
+                    str(_bin_dir() / "pg_isready"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-t",
+                    "2",
+                ],
+                capture_output=True,
+                check=False,
             )
             return result.returncode == 0
 
@@ -152,6 +208,10 @@ class PostgresService:
 
     def status(self) -> ServiceStatus:
         healthy = tcp_open("127.0.0.1", self.port)
-        return ServiceStatus(self.name, f"postgresql://127.0.0.1:{self.port}/{DATABASE}",
-                             healthy, "accepting connections" if healthy else "not listening",
-                             self.pidfile.live_pid())
+        return ServiceStatus(
+            self.name,
+            f"postgresql://127.0.0.1:{self.port}/{DATABASE}",
+            healthy,
+            "accepting connections" if healthy else "not listening",
+            self.pidfile.live_pid(),
+        )

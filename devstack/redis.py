@@ -53,14 +53,21 @@ class RedisService:
         spawn(
             [
                 server,
-                "--bind", "127.0.0.1",
-                "--port", str(self.port),
-                "--dir", str(self._dir),
-                "--daemonize", "no",
-                "--protected-mode", "yes",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self._dir),
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
                 # Broker durability: an append-only file so queued crawl work survives a restart.
-                "--appendonly", "yes",
-                "--save", "",
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
             ],
             pidfile=self.pidfile,
             log_path=self.log_path,
@@ -84,5 +91,10 @@ class RedisService:
             healthy = redis_ping(self.port)
         except OSError:
             healthy = False
-        return ServiceStatus(self.name, f"redis://127.0.0.1:{self.port}", healthy,
-                             "PONG" if healthy else "not answering", self.pidfile.live_pid())
+        return ServiceStatus(
+            self.name,
+            f"redis://127.0.0.1:{self.port}",
+            healthy,
+            "PONG" if healthy else "not answering",
+            self.pidfile.live_pid(),
+        )

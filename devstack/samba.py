@@ -82,7 +82,11 @@ class SambaService:
     name = "samba"
 
     def __init__(
-        self, paths: StackPaths, account: Account, port: int = 4445, user: str = "foidemo",
+        self,
+        paths: StackPaths,
+        account: Account,
+        port: int = 4445,
+        user: str = "foidemo",
         password: str = "",
     ) -> None:
         self.paths = paths
@@ -116,8 +120,15 @@ class SambaService:
         if running_as_root():
             ensure_system_user(self.user)
         owner = pwd.getpwnam(self.user)
-        for sub in ("private", "state/lock", "state/state", "state/cache", "state/run",
-                    "state/ncalrpc", "logs"):
+        for sub in (
+            "private",
+            "state/lock",
+            "state/state",
+            "state/cache",
+            "state/run",
+            "state/ncalrpc",
+            "logs",
+        ):
             (self._dir / sub).mkdir(parents=True, exist_ok=True)
         (self._dir / "private").chmod(0o700)
         (self.paths.services / "shares").mkdir(parents=True, exist_ok=True)
@@ -135,8 +146,9 @@ class SambaService:
             state=self._dir / "state",
             logs=self._dir / "logs",
         ) + "".join(
-            _SHARE.format(name=share, path=self.share_path(share), user=self.user,
-                          acl_name=acl_name)
+            _SHARE.format(
+                name=share, path=self.share_path(share), user=self.user, acl_name=acl_name
+            )
             for share in SHARES
         )
         self.config_path.write_text(config)
@@ -186,5 +198,6 @@ class SambaService:
         healthy = tcp_open("127.0.0.1", self.port)
         shares = ", ".join(f"\\\\127.0.0.1\\{share}" for share in SHARES)
         detail = f"shares {shares} (user {self.user})" if healthy else "not listening"
-        return ServiceStatus(self.name, f"smb://127.0.0.1:{self.port}", healthy, detail,
-                             self.pidfile.live_pid())
+        return ServiceStatus(
+            self.name, f"smb://127.0.0.1:{self.port}", healthy, detail, self.pidfile.live_pid()
+        )

@@ -53,7 +53,10 @@ class LocalStack:
     @property
     def samba(self) -> SambaService:
         return SambaService(
-            self.paths, self.account, self.settings.samba_port, self.settings.samba_user,
+            self.paths,
+            self.account,
+            self.settings.samba_port,
+            self.settings.samba_user,
             self.settings.samba_password,
         )
 

@@ -38,13 +38,17 @@ def users_group() -> None:
 
 @users_group.command("add")
 @click.argument("username")
-@click.option("--role", required=True,
-              type=click.Choice(["foi_officer", "records_manager", "front_office", "admin"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["foi_officer", "records_manager", "front_office", "admin"]),
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--sid", "sids", multiple=True, help="A Windows SID of the user or a group.")
 @click.pass_obj
-def users_add(settings: Settings, username: str, role: str, password_stdin: bool,
-              sids: tuple[str, ...]) -> None:
+def users_add(
+    settings: Settings, username: str, role: str, password_stdin: bool, sids: tuple[str, ...]
+) -> None:
     """Create an account. Without --password-stdin a password is generated and shown once."""
     generated = not password_stdin
     password = secrets.token_urlsafe(15) if generated else sys.stdin.readline().rstrip("\r\n")
@@ -52,8 +56,13 @@ def users_add(settings: Settings, username: str, role: str, password_stdin: bool
     try:
         with transaction(runtime.sessions) as session:
             create_user(session, username, role, password, sids)
-            audit.record(session, actor="cli", action="user.create", target=username,
-                         details={"role": role, "sids": list(sids)})
+            audit.record(
+                session,
+                actor="cli",
+                action="user.create",
+                target=username,
+                details={"role": role, "sids": list(sids)},
+            )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {role} {username}")
@@ -75,8 +84,11 @@ def audit_verify(settings: Settings) -> None:
     if result.ok:
         click.echo(f"audit chain intact: {result.checked} entries verified")
         return
-    click.echo(f"AUDIT CHAIN BROKEN at entry {result.first_bad_id}: {result.reason} "
-               f"({result.checked} entries verified before it)", err=True)
+    click.echo(
+        f"AUDIT CHAIN BROKEN at entry {result.first_bad_id}: {result.reason} "
+        f"({result.checked} entries verified before it)",
+        err=True,
+    )
     raise SystemExit(1)
 
 
@@ -85,10 +97,22 @@ def audit_verify(settings: Settings) -> None:
 def audit_export(settings: Settings) -> None:
     """Write the audit log as CSV to standard output."""
     writer = csv.writer(sys.stdout)
-    writer.writerow(["id", "at", "actor", "action", "target", "ip", "outcome", "details",
-                     "prev_hash", "hash"])
+    writer.writerow(
+        ["id", "at", "actor", "action", "target", "ip", "outcome", "details", "prev_hash", "hash"]
+    )
     with Runtime(settings).sessions() as session:
         for event in session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
-            writer.writerow([event.id, event.at.isoformat(), event.actor, event.action,
-                             event.target, event.ip, event.outcome, event.details,
-                             event.prev_hash, event.hash])
+            writer.writerow(
+                [
+                    event.id,
+                    event.at.isoformat(),
+                    event.actor,
+                    event.action,
+                    event.target,
+                    event.ip,
+                    event.outcome,
+                    event.details,
+                    event.prev_hash,
+                    event.hash,
+                ]
+            )

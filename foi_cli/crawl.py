@@ -29,24 +29,53 @@ def sources_group() -> None:
 @click.option("--share", required=True)
 @click.option("--root", default="", help="Folder inside the share to start from.")
 @click.option("--user", "username", required=True)
-@click.option("--credential", "credential_ref", required=True,
-              help="env:VARIABLE or file:/path/to/secret (never the password itself).")
+@click.option(
+    "--credential",
+    "credential_ref",
+    required=True,
+    help="env:VARIABLE or file:/path/to/secret (never the password itself).",
+)
 @click.option("--include", multiple=True, help="Glob of paths to include (repeatable).")
 @click.option("--exclude", multiple=True, help="Glob of paths to exclude (repeatable).")
 @click.option("--schedule", default="", help="Cron expression for periodic crawls.")
 @click.pass_obj
-def sources_add(settings: Settings, name: str, server: str, port: int, share: str, root: str,
-                username: str, credential_ref: str, include: tuple[str, ...],
-                exclude: tuple[str, ...], schedule: str) -> None:
+def sources_add(
+    settings: Settings,
+    name: str,
+    server: str,
+    port: int,
+    share: str,
+    root: str,
+    username: str,
+    credential_ref: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    schedule: str,
+) -> None:
     """Register a share."""
     runtime = Runtime(settings)
     try:
         with transaction(runtime.sessions) as session:
-            add_source(session, name=name, server=server, port=port, share=share,
-                       username=username, credential_ref=credential_ref, root=root,
-                       include=include, exclude=exclude, schedule=schedule)
-            audit.record(session, actor="cli", action="source.add", target=name,
-                         details={"server": server, "port": port, "share": share})
+            add_source(
+                session,
+                name=name,
+                server=server,
+                port=port,
+                share=share,
+                username=username,
+                credential_ref=credential_ref,
+                root=root,
+                include=include,
+                exclude=exclude,
+                schedule=schedule,
+            )
+            audit.record(
+                session,
+                actor="cli",
+                action="source.add",
+                target=name,
+                details={"server": server, "port": port, "share": share},
+            )
     except SourceConfigError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"added source {name}: \\\\{server}\\{share} (port {port})")
@@ -57,9 +86,11 @@ def sources_add(settings: Settings, name: str, server: str, port: int, share: st
 def sources_list(settings: Settings) -> None:
     with Runtime(settings).sessions() as session:
         for source in list_sources(session):
-            click.echo(f"{source.name:<16}\\\\{source.server}\\{source.share}\\{source.root}"
-                       f"  port {source.port}  user {source.username}  "
-                       f"credential {source.credential_ref.split(':', 1)[0]}:…")
+            click.echo(
+                f"{source.name:<16}\\\\{source.server}\\{source.share}\\{source.root}"
+                f"  port {source.port}  user {source.username}  "
+                f"credential {source.credential_ref.split(':', 1)[0]}:…"
+            )
 
 
 @sources_group.command("remove")
@@ -96,9 +127,11 @@ def sources_test(settings: Settings, name: str) -> None:
 def _progress_line(counts: CrawlCounts, started: float) -> str:
     elapsed = max(time.monotonic() - started, 1e-6)
     rate = counts.seen / elapsed
-    return (f"\rseen {counts.seen}  new {counts.new}  changed {counts.changed}  "
-            f"unchanged {counts.unchanged}  extracted {counts.extracted}  failed {counts.failed}"
-            f"  {rate:.1f} files/s ")
+    return (
+        f"\rseen {counts.seen}  new {counts.new}  changed {counts.changed}  "
+        f"unchanged {counts.unchanged}  extracted {counts.extracted}  failed {counts.failed}"
+        f"  {rate:.1f} files/s "
+    )
 
 
 @click.command("crawl")
@@ -106,8 +139,7 @@ def _progress_line(counts: CrawlCounts, started: float) -> str:
 @click.option("--full", is_flag=True, help="Re-read every file, not just changed ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
-def crawl_command(settings: Settings, source_name: str | None, full: bool, as_json: bool
-                  ) -> None:
+def crawl_command(settings: Settings, source_name: str | None, full: bool, as_json: bool) -> None:
     """Crawl one source (or all), in-process."""
     runtime = Runtime(settings)
     with runtime.sessions() as session:
@@ -119,23 +151,31 @@ def crawl_command(settings: Settings, source_name: str | None, full: bool, as_js
     summaries = {}
     for source in sources:
         started = time.monotonic()
-        show = (None if as_json else
-                lambda c, s=started: click.echo(_progress_line(c, s), nl=False, err=True))
+        show = (
+            None
+            if as_json
+            else lambda c, s=started: click.echo(_progress_line(c, s), nl=False, err=True)
+        )
         try:
             counts = runtime.pipeline(source).run(full=full, progress=show)
         except (SourceError, CredentialError) as exc:
             raise click.ClickException(f"{source.name}: {exc}") from None
         with transaction(runtime.sessions) as session:
-            audit.record(session, actor="cli", action="crawl", target=source.name,
-                         details=counts.as_dict())
-        summaries[source.name] = {**counts.as_dict(),
-                                  "seconds": round(time.monotonic() - started, 2)}
+            audit.record(
+                session, actor="cli", action="crawl", target=source.name, details=counts.as_dict()
+            )
+        summaries[source.name] = {
+            **counts.as_dict(),
+            "seconds": round(time.monotonic() - started, 2),
+        }
         if not as_json:
             click.echo("", err=True)
-            click.echo(f"{source.name}: {counts.seen} files, {counts.new} new, "
-                       f"{counts.changed} changed, {counts.extracted} extracted, "
-                       f"{counts.reused} duplicates reused, {counts.failed} not extracted, "
-                       f"{counts.deleted} deleted, {counts.problems} unreadable folders; "
-                       f"statuses {counts.by_status}")
+            click.echo(
+                f"{source.name}: {counts.seen} files, {counts.new} new, "
+                f"{counts.changed} changed, {counts.extracted} extracted, "
+                f"{counts.reused} duplicates reused, {counts.failed} not extracted, "
+                f"{counts.deleted} deleted, {counts.problems} unreadable folders; "
+                f"statuses {counts.by_status}"
+            )
     if as_json:
         click.echo(json.dumps(summaries, indent=2))

@@ -32,8 +32,9 @@ def _ensure_admin(runtime: Runtime) -> None:
             return
         password = settings.admin_password or secrets.token_urlsafe(15)
         create_user(session, "admin", "admin", password)
-        audit.record(session, actor="demo", action="user.create", target="admin",
-                     details={"role": "admin"})
+        audit.record(
+            session, actor="demo", action="user.create", target="admin", details={"role": "admin"}
+        )
     if settings.admin_password:
         click.echo("  created admin account with the password from FOI_ADMIN_PASSWORD")
     else:
@@ -60,9 +61,15 @@ def demo_command(settings: Settings, serve: bool, port: int) -> None:
     secret_file = stack.paths.secrets / "samba_password"
     with transaction(runtime.sessions) as session:
         if get_source(session, DEMO_SOURCE) is None:
-            add_source(session, name=DEMO_SOURCE, server="127.0.0.1", port=samba.port,
-                       share="demo", username=samba.user,
-                       credential_ref=f"file:{secret_file}")
+            add_source(
+                session,
+                name=DEMO_SOURCE,
+                server="127.0.0.1",
+                port=samba.port,
+                share="demo",
+                username=samba.user,
+                credential_ref=f"file:{secret_file}",
+            )
     documents = seed_share("127.0.0.1", samba.port, "demo", samba.user, samba.password)
     click.echo(f"demo share \\\\127.0.0.1\\demo holds {len(documents)} sample documents")
     with runtime.sessions() as session:
@@ -70,10 +77,12 @@ def demo_command(settings: Settings, serve: bool, port: int) -> None:
     assert source is not None
     counts = runtime.pipeline(source).run()
     with transaction(runtime.sessions) as session:
-        audit.record(session, actor="demo", action="crawl", target=DEMO_SOURCE,
-                     details=counts.as_dict())
-    click.echo(f"crawled: {counts.seen} files, {counts.extracted} extracted, "
-               f"statuses {counts.by_status}")
+        audit.record(
+            session, actor="demo", action="crawl", target=DEMO_SOURCE, details=counts.as_dict()
+        )
+    click.echo(
+        f"crawled: {counts.seen} files, {counts.extracted} extracted, statuses {counts.by_status}"
+    )
     if serve:
         _serve(port)
 
@@ -83,8 +92,20 @@ def _serve(port: int) -> None:
     if gunicorn is None:
         raise click.ClickException("gunicorn not found: reinstall with `make install`")
     click.echo(f"serving on http://127.0.0.1:{port} (Ctrl-C stops)")
-    os.execv(gunicorn, [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                        "--access-logfile", "-", "search_app:create_app()"])
+    # Replace this process with the server (argv is fixed, no shell involved).
+    os.execv(  # noqa: S606
+        gunicorn,
+        [
+            gunicorn,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
+            "search_app:create_app()",
+        ],
+    )
 
 
 @click.command("serve")

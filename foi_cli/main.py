@@ -22,8 +22,17 @@ def cli(ctx: click.Context) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-for command in (stack_group, db_group, users_group, audit_group, sources_group, crawl_command,
-                demo_command, serve_command, deadline_command):
+for command in (
+    stack_group,
+    db_group,
+    users_group,
+    audit_group,
+    sources_group,
+    crawl_command,
+    demo_command,
+    serve_command,
+    deadline_command,
+):
     cli.add_command(command)
 
 

@@ -44,21 +44,32 @@ class Runtime:
     def extractor(self) -> TikaExtractor:
         return TikaExtractor(
             self.settings.tika_url,
-            ExtractOptions(timeout_s=self.settings.tika_timeout_s,
-                           max_chars=self.settings.max_extracted_chars,
-                           ocr=self.settings.ocr_enabled),
+            ExtractOptions(
+                timeout_s=self.settings.tika_timeout_s,
+                max_chars=self.settings.max_extracted_chars,
+                ocr=self.settings.ocr_enabled,
+            ),
         )
 
     def share(self, source: Source) -> SmbShare:
         location = ShareLocation(source.server, source.port, source.share, source.root)
-        return SmbShare(location, source.username, resolve(source.credential_ref),
-                        read_bytes=self.settings.smb_read_bytes)
+        return SmbShare(
+            location,
+            source.username,
+            resolve(source.credential_ref),
+            read_bytes=self.settings.smb_read_bytes,
+        )
 
     def pipeline(self, source: Source) -> CrawlPipeline:
         ensure_index(self.es, self.names)
         return CrawlPipeline(
-            source=source.name, share=self.share(source), es=self.es, names=self.names,
-            extractor=self.extractor, sessions=self.sessions,
+            source=source.name,
+            share=self.share(source),
+            es=self.es,
+            names=self.names,
+            extractor=self.extractor,
+            sessions=self.sessions,
             max_file_bytes=self.settings.max_file_bytes,
-            include=tuple(source.include), exclude=tuple(source.exclude),
+            include=tuple(source.include),
+            exclude=tuple(source.exclude),
         )

@@ -48,8 +48,14 @@ def create_user(
         raise AccountError(f"not a Windows SID: {', '.join(bad)}")
     if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
         raise AccountError(f"user {username!r} already exists")
-    user = User(username=username, role=role_value, password_hash=hash_password(password),
-                sids=list(sids), active=True, failed_logins=0)
+    user = User(
+        username=username,
+        role=role_value,
+        password_hash=hash_password(password),
+        sids=list(sids),
+        active=True,
+        failed_logins=0,
+    )
     session.add(user)
     session.flush()
     return user

@@ -33,8 +33,16 @@ class Outcome:
     OVERRIDE = "override"
 
 
-def _canonical(at: datetime, actor: str, action: str, target: str, ip: str, outcome: str,
-               details: Mapping[str, Any], prev_hash: str) -> bytes:
+def _canonical(
+    at: datetime,
+    actor: str,
+    action: str,
+    target: str,
+    ip: str,
+    outcome: str,
+    details: Mapping[str, Any],
+    prev_hash: str,
+) -> bytes:
     # SQLite hands back naive datetimes; every stored time is UTC.
     aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
     record = {
@@ -52,8 +60,16 @@ def _canonical(at: datetime, actor: str, action: str, target: str, ip: str, outc
 
 def entry_hash(event: AuditEvent) -> str:
     return hashlib.sha256(
-        _canonical(event.at, event.actor, event.action, event.target, event.ip, event.outcome,
-                   event.details, event.prev_hash)
+        _canonical(
+            event.at,
+            event.actor,
+            event.action,
+            event.target,
+            event.ip,
+            event.outcome,
+            event.details,
+            event.prev_hash,
+        )
     ).hexdigest()
 
 
@@ -109,9 +125,13 @@ class ChainVerification:
 def _events(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
     last = 0
     while True:
-        rows = session.execute(
-            select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return
         yield from rows
@@ -126,8 +146,9 @@ def verify_chain(session: Session) -> ChainVerification:
     last_id = 0
     for event in _events(session):
         if event.prev_hash != expected_prev:
-            return ChainVerification(False, checked, event.id,
-                                     "previous-hash link broken (entry removed or reordered)")
+            return ChainVerification(
+                False, checked, event.id, "previous-hash link broken (entry removed or reordered)"
+            )
         if entry_hash(event) != event.hash:
             return ChainVerification(False, checked, event.id, "entry content was altered")
         expected_prev = event.hash
@@ -135,6 +156,10 @@ def verify_chain(session: Session) -> ChainVerification:
         checked += 1
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_hash != expected_prev or head.last_id != last_id):
-        return ChainVerification(False, checked, head.last_id,
-                                 "chain head does not match the last entry (entries truncated)")
+        return ChainVerification(
+            False,
+            checked,
+            head.last_id,
+            "chain head does not match the last entry (entries truncated)",
+        )
     return ChainVerification(True, checked)

@@ -19,9 +19,18 @@ class SourceConfigError(ValueError):
 
 
 def add_source(
-    session: Session, *, name: str, server: str, port: int, share: str, username: str,
-    credential_ref: str, root: str = "", include: Sequence[str] = (),
-    exclude: Sequence[str] = (), schedule: str = "",
+    session: Session,
+    *,
+    name: str,
+    server: str,
+    port: int,
+    share: str,
+    username: str,
+    credential_ref: str,
+    root: str = "",
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    schedule: str = "",
 ) -> Source:
     if not _NAME.match(name):
         raise SourceConfigError("source names use lower-case letters, digits, - and _")
@@ -37,10 +46,18 @@ def add_source(
         raise SourceConfigError(str(exc)) from None
     if get_source(session, name) is not None:
         raise SourceConfigError(f"source {name!r} already exists")
-    source = Source(name=name, server=server, port=port, share=share,
-                    root=root.strip("/\\").replace("\\", "/"), username=username,
-                    credential_ref=credential_ref, include=list(include),
-                    exclude=list(exclude), schedule=schedule)
+    source = Source(
+        name=name,
+        server=server,
+        port=port,
+        share=share,
+        root=root.strip("/\\").replace("\\", "/"),
+        username=username,
+        credential_ref=credential_ref,
+        include=list(include),
+        exclude=list(exclude),
+        schedule=schedule,
+    )
     session.add(source)
     session.flush()
     return source

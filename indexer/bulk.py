@@ -61,8 +61,7 @@ def write_documents(
         result = next(iter(item.values()))
         error = result.get("error", {})
         reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
-        failures.append(BulkFailure(str(result.get("_id")), int(result.get("status", 0)),
-                                    reason))
+        failures.append(BulkFailure(str(result.get("_id")), int(result.get("status", 0)), reason))
     if refresh:
         es.indices.refresh(index=alias)
     if failures:
@@ -75,13 +74,15 @@ def mark_deleted(es: Elasticsearch, alias: str, doc_ids: Iterable[str]) -> int:
     return write_partial(es, alias, ({"doc_id": d, "deleted": True} for d in doc_ids))
 
 
-def write_partial(
-    es: Elasticsearch, alias: str, updates: Iterable[Mapping[str, Any]]
-) -> int:
+def write_partial(es: Elasticsearch, alias: str, updates: Iterable[Mapping[str, Any]]) -> int:
     """Partial updates by doc_id (fields not given are kept)."""
     actions = (
-        {"_op_type": "update", "_index": alias, "_id": u["doc_id"],
-         "doc": {k: v for k, v in u.items() if k != "doc_id"}}
+        {
+            "_op_type": "update",
+            "_index": alias,
+            "_id": u["doc_id"],
+            "doc": {k: v for k, v in u.items() if k != "doc_id"},
+        }
         for u in updates
     )
     written = 0
@@ -93,8 +94,11 @@ def write_partial(
             written += 1
         else:
             result = next(iter(item.values()))
-            failures.append(BulkFailure(str(result.get("_id")), int(result.get("status", 0)),
-                                        str(result.get("error"))))
+            failures.append(
+                BulkFailure(
+                    str(result.get("_id")), int(result.get("status", 0)), str(result.get("error"))
+                )
+            )
     if failures:
         raise BulkWriteError(failures)
     return written

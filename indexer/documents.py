@@ -109,10 +109,12 @@ def normalised_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
         "email_from": _addresses(meta, "Message-From-Email", "Message-From", "Message:From-Email"),
         "email_to": _addresses(meta, "Message-To-Email", "Message-To", "Message:To-Email"),
         "email_cc": _addresses(meta, "Message-CC-Email", "Message-Cc", "Message:CC-Email"),
-        "email_subject": _first(meta, "dc:subject", "subject") if _first(
-            meta, "Message-From", "Message-From-Email", "Message:From-Email") else None,
-        "email_date": _date(_first(meta, "dcterms:created")) if _first(
-            meta, "Message-From", "Message-From-Email", "Message:From-Email") else None,
+        "email_subject": _first(meta, "dc:subject", "subject")
+        if _first(meta, "Message-From", "Message-From-Email", "Message:From-Email")
+        else None,
+        "email_date": _date(_first(meta, "dcterms:created"))
+        if _first(meta, "Message-From", "Message-From-Email", "Message:From-Email")
+        else None,
     }
 
 
@@ -143,8 +145,8 @@ def file_document(
         "folders": _folders(record.path),
         "filename": name,
         "extension": name.rsplit(".", 1)[-1].lower() if "." in name else "",
-        "mime_type": (str(part.metadata.get("Content-Type", "")).split(";")[0] if part
-                      else "") or record.mime,
+        "mime_type": (str(part.metadata.get("Content-Type", "")).split(";")[0] if part else "")
+        or record.mime,
         "size": record.size,
         "sha256": record.sha256,
         "file_id": str(record.file_id),
@@ -182,33 +184,52 @@ def embedded_documents(
     for part in extraction.parts[1:]:
         doc_id = embedded_doc_id(container["doc_id"], part.embedded_path or str(part.index))
         parent_path = part.embedded_path.rsplit("/", 1)[0]
-        parent_id = (embedded_doc_id(container["doc_id"], parent_path) if parent_path
-                     else container["doc_id"])
+        parent_id = (
+            embedded_doc_id(container["doc_id"], parent_path)
+            if parent_path
+            else container["doc_id"]
+        )
         name = part.embedded_path.rsplit("/", 1)[-1] or f"embedded-{part.index}"
         meta = normalised_metadata(part.metadata)
-        docs.append({
-            **{k: container[k] for k in ("source", "share", "path", "unc", "folder", "folders",
-                                          "file_id", "acl_owner", "acl_allow",
-                                          "acl_deny", "acl_status", "deleted")},
-            **meta,
-            "doc_id": doc_id,
-            "kind": "embedded",
-            "container_id": parent_id,
-            "root_id": container["doc_id"],
-            "embedded_path": part.embedded_path,
-            "embedded_depth": part.embedded_path.count("/"),
-            "filename": name,
-            "extension": name.rsplit(".", 1)[-1].lower() if "." in name else "",
-            "mime_type": str(part.metadata.get("Content-Type", "")).split(";")[0],
-            "size": None,
-            # The container's hash identifies the file, not this part of it.
-            "sha256": None,
-            "crawled": crawled.isoformat(),
-            "content": part.content,
-            "content_chars": len(part.content),
-            "status": part.status,
-            "status_reason": part.error,
-            "schema_version": SCHEMA_VERSION,
-            "title": meta.get("title") or name,
-        })
+        docs.append(
+            {
+                **{
+                    k: container[k]
+                    for k in (
+                        "source",
+                        "share",
+                        "path",
+                        "unc",
+                        "folder",
+                        "folders",
+                        "file_id",
+                        "acl_owner",
+                        "acl_allow",
+                        "acl_deny",
+                        "acl_status",
+                        "deleted",
+                    )
+                },
+                **meta,
+                "doc_id": doc_id,
+                "kind": "embedded",
+                "container_id": parent_id,
+                "root_id": container["doc_id"],
+                "embedded_path": part.embedded_path,
+                "embedded_depth": part.embedded_path.count("/"),
+                "filename": name,
+                "extension": name.rsplit(".", 1)[-1].lower() if "." in name else "",
+                "mime_type": str(part.metadata.get("Content-Type", "")).split(";")[0],
+                "size": None,
+                # The container's hash identifies the file, not this part of it.
+                "sha256": None,
+                "crawled": crawled.isoformat(),
+                "content": part.content,
+                "content_chars": len(part.content),
+                "status": part.status,
+                "status_reason": part.error,
+                "schema_version": SCHEMA_VERSION,
+                "title": meta.get("title") or name,
+            }
+        )
     return docs

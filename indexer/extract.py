@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -18,7 +19,7 @@ import requests
 # tika-python reads these at import time and would otherwise try to download a server jar;
 # we always talk to our own Tika server.
 os.environ.setdefault("TIKA_CLIENT_ONLY", "1")
-from tika import parser as tika_parser  # noqa: E402
+from tika import parser as tika_parser
 
 
 class Status:
@@ -32,8 +33,7 @@ class Status:
     ACCESS_DENIED = "access_denied"
     EMPTY = "empty"
 
-    ALL = (OK, TRUNCATED, ENCRYPTED, UNSUPPORTED, CORRUPT, TIMEOUT, TOO_LARGE, ACCESS_DENIED,
-           EMPTY)
+    ALL = (OK, TRUNCATED, ENCRYPTED, UNSUPPORTED, CORRUPT, TIMEOUT, TOO_LARGE, ACCESS_DENIED, EMPTY)
 
 
 class TikaUnavailable(RuntimeError):
@@ -122,8 +122,8 @@ class TikaExtractor:
             headers["X-Tika-OCRskipOcr"] = "true"
         if filename:
             # Tika uses the name as a type hint; header values must be latin-1, so quote.
-            headers["Content-Disposition"] = (
-                "attachment; filename=" + requests.utils.quote(filename)
+            headers["Content-Disposition"] = "attachment; filename=" + requests.utils.quote(
+                filename
             )
         if mime and mime != "application/octet-stream":
             headers["Content-Type"] = mime
@@ -151,8 +151,10 @@ class TikaExtractor:
             return Extraction(Status.UNSUPPORTED, "unsupported media type")
         if status == 422:
             kind = _classify_exception(body)
-            return Extraction(kind if kind != Status.TRUNCATED else Status.CORRUPT,
-                              _first_line(body) or "Tika could not parse the document")
+            return Extraction(
+                kind if kind != Status.TRUNCATED else Status.CORRUPT,
+                _first_line(body) or "Tika could not parse the document",
+            )
         if status in (408, 504):
             return Extraction(Status.TIMEOUT, "parse timed out in the Tika server")
         if status != 200:
@@ -163,19 +165,22 @@ class TikaExtractor:
             return Extraction(Status.CORRUPT, "Tika returned malformed JSON")
         if not isinstance(documents, list) or not documents:
             return Extraction(Status.CORRUPT, "Tika returned no documents")
-        limit_hit = any(str(d.get("X-TIKA:WRITE_LIMIT_REACHED", "")).lower() == "true"
-                        for d in documents)
+        limit_hit = any(
+            str(d.get("X-TIKA:WRITE_LIMIT_REACHED", "")).lower() == "true" for d in documents
+        )
         parts = []
         for index, meta in enumerate(documents):
             content = str(meta.get("X-TIKA:content", "") or "")
             part_status, error = _part_status(meta, content, limit_hit and index == 0)
-            parts.append(Part(
-                index=index,
-                embedded_path=str(meta.get("X-TIKA:embedded_resource_path", "") or ""),
-                content=content,
-                metadata={k: v for k, v in meta.items() if k != "X-TIKA:content"},
-                status=part_status,
-                error=error,
-            ))
+            parts.append(
+                Part(
+                    index=index,
+                    embedded_path=str(meta.get("X-TIKA:embedded_resource_path", "") or ""),
+                    content=content,
+                    metadata={k: v for k, v in meta.items() if k != "X-TIKA:content"},
+                    status=part_status,
+                    error=error,
+                )
+            )
         container = parts[0]
         return Extraction(container.status, container.error, tuple(parts))

@@ -38,16 +38,18 @@ def ensure_index(es: Elasticsearch, names: IndexNames) -> str:
     if not es.indices.exists_alias(name=names.read_alias):
         if not es.indices.exists(index=index):
             es.indices.create(index=index, **index_body())
-        es.indices.update_aliases(actions=[
-            {"add": {"index": index, "alias": names.read_alias}},
-            {"add": {"index": index, "alias": names.write_alias, "is_write_index": True}},
-        ])
+        es.indices.update_aliases(
+            actions=[
+                {"add": {"index": index, "alias": names.read_alias}},
+                {"add": {"index": index, "alias": names.write_alias, "is_write_index": True}},
+            ]
+        )
     return current_index(es, names)
 
 
 def current_index(es: Elasticsearch, names: IndexNames) -> str:
     aliases = es.indices.get_alias(name=names.write_alias)
-    return next(iter(aliases.body))
+    return str(next(iter(aliases.body)))
 
 
 def migrate(es: Elasticsearch, names: IndexNames, target_version: int = SCHEMA_VERSION) -> str:
@@ -71,12 +73,14 @@ def migrate(es: Elasticsearch, names: IndexNames, target_version: int = SCHEMA_V
     helpers.bulk(es, actions(), chunk_size=500, max_retries=5)
     es.indices.put_settings(index=target, settings={"refresh_interval": "1s"})
     es.indices.refresh(index=target)
-    es.indices.update_aliases(actions=[
-        {"remove": {"index": source, "alias": names.read_alias}},
-        {"remove": {"index": source, "alias": names.write_alias}},
-        {"add": {"index": target, "alias": names.read_alias}},
-        {"add": {"index": target, "alias": names.write_alias, "is_write_index": True}},
-    ])
+    es.indices.update_aliases(
+        actions=[
+            {"remove": {"index": source, "alias": names.read_alias}},
+            {"remove": {"index": source, "alias": names.write_alias}},
+            {"add": {"index": target, "alias": names.read_alias}},
+            {"add": {"index": target, "alias": names.write_alias, "is_write_index": True}},
+        ]
+    )
     return target
 
 

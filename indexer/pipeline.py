@@ -46,8 +46,10 @@ class CrawlCounts:
     by_status: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**{k: v for k, v in self.__dict__.items() if k != "by_status"},
-                "by_status": dict(self.by_status)}
+        return {
+            **{k: v for k, v in self.__dict__.items() if k != "by_status"},
+            "by_status": dict(self.by_status),
+        }
 
 
 Progress = Callable[[CrawlCounts], None]
@@ -96,8 +98,7 @@ class CrawlPipeline:
                 run = session.get_one(CrawlRun, run_id)
                 run.status, run.error = status, error
                 run.finished_at = datetime.now(UTC)
-                run.counts = {**counts.as_dict(),
-                              "seconds": round(time.monotonic() - started, 3)}
+                run.counts = {**counts.as_dict(), "seconds": round(time.monotonic() - started, 3)}
         if progress is not None:
             progress(counts)
         return counts
@@ -105,11 +106,17 @@ class CrawlPipeline:
     def _handle(self, facts: FileFacts, run_id: int, full: bool, counts: CrawlCounts) -> None:
         with transaction(self.sessions) as session:
             state = session.execute(
-                select(FileState).where(FileState.source_name == self.source,
-                                        FileState.path == facts.path)
+                select(FileState).where(
+                    FileState.source_name == self.source, FileState.path == facts.path
+                )
             ).scalar_one_or_none()
-            unchanged = (state is not None and not state.deleted and state.size == facts.size
-                         and state.mtime_ns == facts.mtime_ns and state.file_id == facts.file_id)
+            unchanged = (
+                state is not None
+                and not state.deleted
+                and state.size == facts.size
+                and state.mtime_ns == facts.mtime_ns
+                and state.file_id == facts.file_id
+            )
             if unchanged and not full and state is not None:
                 state.last_seen_run = run_id
                 counts.unchanged += 1
@@ -122,8 +129,9 @@ class CrawlPipeline:
         counts.by_status[status] = counts.by_status.get(status, 0) + 1
         with transaction(self.sessions) as session:
             state = session.execute(
-                select(FileState).where(FileState.source_name == self.source,
-                                        FileState.path == facts.path)
+                select(FileState).where(
+                    FileState.source_name == self.source, FileState.path == facts.path
+                )
             ).scalar_one_or_none()
             if state is None:
                 state = FileState(source_name=self.source, path=facts.path)
@@ -140,10 +148,20 @@ class CrawlPipeline:
         except SourceError as exc:
             owner, allow, deny, acl_status = None, (), (), f"unreadable: {exc}"[:200]
         return FileRecord(
-            source=self.source, share=self.share.location.share, path=facts.path,
-            unc=self.share.unc(facts.path), size=facts.size, mtime_ns=facts.mtime_ns,
-            created_ns=facts.created_ns, file_id=facts.file_id, sha256=sha256, mime=mime,
-            acl_owner=owner, acl_allow=allow, acl_deny=deny, acl_status=acl_status,
+            source=self.source,
+            share=self.share.location.share,
+            path=facts.path,
+            unc=self.share.unc(facts.path),
+            size=facts.size,
+            mtime_ns=facts.mtime_ns,
+            created_ns=facts.created_ns,
+            file_id=facts.file_id,
+            sha256=sha256,
+            mime=mime,
+            acl_owner=owner,
+            acl_allow=allow,
+            acl_deny=deny,
+            acl_status=acl_status,
         )
 
     def _index_file(self, facts: FileFacts, counts: CrawlCounts) -> tuple[str, str]:
@@ -170,8 +188,9 @@ class CrawlPipeline:
         finally:
             if result.spool is not None:
                 result.spool.close()
-        container = file_document(record, extraction.status, extraction.error,
-                                  extraction.container, crawled)
+        container = file_document(
+            record, extraction.status, extraction.error, extraction.container, crawled
+        )
         docs = [container, *embedded_documents(container, extraction, crawled)]
         write_documents(self.es, self.names.write_alias, docs)
         if extraction.status not in (Status.OK, Status.EMPTY, Status.TRUNCATED):
@@ -182,45 +201,73 @@ class CrawlPipeline:
         """Index a byte-identical copy from an existing extraction; None if there is none."""
         found = self.es.search(
             index=self.names.read_alias,
-            query={"bool": {"filter": [{"term": {"sha256": record.sha256}},
-                                       {"term": {"kind": "file"}}],
-                            "must_not": [{"term": {"doc_id": file_doc_id(record.source,
-                                                                         record.path)}}]}},
+            query={
+                "bool": {
+                    "filter": [{"term": {"sha256": record.sha256}}, {"term": {"kind": "file"}}],
+                    "must_not": [{"term": {"doc_id": file_doc_id(record.source, record.path)}}],
+                }
+            },
             size=1,
         )["hits"]["hits"]
         if not found:
             return None
         original = found[0]["_source"]
-        doc = file_document(record, original["status"], original.get("status_reason", ""),
-                            None, crawled)
-        for key in ("content", "content_chars", "title", "authors", "created", "modified",
-                    "page_count", "language", "email_from", "email_to", "email_cc",
-                    "email_subject", "email_date", "mime_type"):
+        doc = file_document(
+            record, original["status"], original.get("status_reason", ""), None, crawled
+        )
+        for key in (
+            "content",
+            "content_chars",
+            "title",
+            "authors",
+            "created",
+            "modified",
+            "page_count",
+            "language",
+            "email_from",
+            "email_to",
+            "email_cc",
+            "email_subject",
+            "email_date",
+            "mime_type",
+        ):
             if key in original:
                 doc[key] = original[key]
         doc["duplicate_of"] = original["doc_id"]
         write_documents(self.es, self.names.write_alias, [doc])
         return str(original["status"])
 
-    def _index_failure(self, facts: FileFacts, status: str, reason: str, counts: CrawlCounts,
-                       crawled: datetime) -> tuple[str, str]:
+    def _index_failure(
+        self, facts: FileFacts, status: str, reason: str, counts: CrawlCounts, crawled: datetime
+    ) -> tuple[str, str]:
         record = self._record(facts, "", "")
         counts.failed += 1
-        write_documents(self.es, self.names.write_alias,
-                        [file_document(record, status, reason, None, crawled)])
+        write_documents(
+            self.es, self.names.write_alias, [file_document(record, status, reason, None, crawled)]
+        )
         return status, ""
 
     def _sweep_deleted(self, run_id: int, problem_folders: list[str]) -> int:
         """Files not seen this run are gone, unless they sit under a folder we couldn't read."""
         with transaction(self.sessions) as session:
-            stale = session.execute(
-                select(FileState).where(FileState.source_name == self.source,
-                                        FileState.last_seen_run != run_id,
-                                        FileState.deleted.is_(False))
-            ).scalars().all()
-            gone = [s for s in stale
-                    if not any(s.path.startswith(folder.rstrip("/") + "/")
-                               for folder in problem_folders)]
+            stale = (
+                session.execute(
+                    select(FileState).where(
+                        FileState.source_name == self.source,
+                        FileState.last_seen_run != run_id,
+                        FileState.deleted.is_(False),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            gone = [
+                s
+                for s in stale
+                if not any(
+                    s.path.startswith(folder.rstrip("/") + "/") for folder in problem_folders
+                )
+            ]
             for state in gone:
                 state.deleted = True
             doc_ids = [s.doc_id for s in gone]

@@ -10,8 +10,14 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 # Fields the search box may reach. Users never name arbitrary fields (no query_string).
-SEARCH_FIELDS = ("title^3", "filename.text^2", "email_subject^2", "content", "authors.text",
-                 "path.text")
+SEARCH_FIELDS = (
+    "title^3",
+    "filename.text^2",
+    "email_subject^2",
+    "content",
+    "authors.text",
+    "path.text",
+)
 # simple_query_string never raises on malformed input, and these flags exclude regexes.
 _FLAGS = "AND|OR|NOT|PHRASE|PREFIX|FUZZY|PRECEDENCE|WHITESPACE|ESCAPE|NEAR|SLOP"
 HIGHLIGHT_FIELDS = ("content", "content.exact", "title", "email_subject")
@@ -31,23 +37,33 @@ def acl_filter(principal: Principal) -> list[dict[str, Any]]:
     if principal.sees_everything:
         return []
     sids = list(principal.sids)
-    return [{
-        "bool": {
-            "filter": [{"terms": {"acl_allow": sids}}],
-            "must_not": [{"terms": {"acl_deny": sids}}],
+    return [
+        {
+            "bool": {
+                "filter": [{"terms": {"acl_allow": sids}}],
+                "must_not": [{"terms": {"acl_deny": sids}}],
+            }
         }
-    }]
+    ]
 
 
-def base_query(principal: Principal, must: Sequence[dict[str, Any]] = (),
-               filters: Sequence[dict[str, Any]] = (), include_deleted: bool = False
-               ) -> dict[str, Any]:
+def base_query(
+    principal: Principal,
+    must: Sequence[dict[str, Any]] = (),
+    filters: Sequence[dict[str, Any]] = (),
+    include_deleted: bool = False,
+) -> dict[str, Any]:
     filter_clauses = [*acl_filter(principal), *filters]
     must_not: list[dict[str, Any]] = []
     if not include_deleted:
         must_not.append({"term": {"deleted": True}})
-    return {"bool": {"must": list(must) or [{"match_all": {}}], "filter": filter_clauses,
-                     "must_not": must_not}}
+    return {
+        "bool": {
+            "must": list(must) or [{"match_all": {}}],
+            "filter": filter_clauses,
+            "must_not": must_not,
+        }
+    }
 
 
 def text_query(text: str) -> dict[str, Any]:
@@ -74,8 +90,9 @@ def search_body(text: str, principal: Principal, *, size: int = 20) -> dict[str,
             "encoder": "html",
             "pre_tags": ["<mark>"],
             "post_tags": ["</mark>"],
-            "fields": {f: {"number_of_fragments": 3, "fragment_size": 160}
-                       for f in HIGHLIGHT_FIELDS},
+            "fields": {
+                f: {"number_of_fragments": 3, "fragment_size": 160} for f in HIGHLIGHT_FIELDS
+            },
         },
     }
 
@@ -94,8 +111,9 @@ class SearchResult:
     hits: tuple[Hit, ...] = field(default_factory=tuple)
 
 
-def search(es: Elasticsearch, alias: str, text: str, principal: Principal,
-           *, size: int = 20) -> SearchResult:
+def search(
+    es: Elasticsearch, alias: str, text: str, principal: Principal, *, size: int = 20
+) -> SearchResult:
     response = es.search(index=alias, **search_body(text, principal, size=size))
     hits = []
     for raw in response["hits"]["hits"]:

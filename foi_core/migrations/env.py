@@ -23,5 +23,7 @@ def _run(connection: Connection) -> None:
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through foi_core.migrate.upgrade(), which passes a connection")
+    raise RuntimeError(
+        "run migrations through foi_core.migrate.upgrade(), which passes a connection"
+    )
 _run(connection)

@@ -33,8 +33,12 @@ def test_create_and_authenticate(sqlite_sessions: sessionmaker[Session]) -> None
     ],
 )
 def test_invalid_accounts_are_refused(
-    sqlite_sessions: sessionmaker[Session], username: str, role: str, password: str,
-    sids: list[str], message: str,
+    sqlite_sessions: sessionmaker[Session],
+    username: str,
+    role: str,
+    password: str,
+    sids: list[str],
+    message: str,
 ) -> None:
     with pytest.raises(AccountError, match=message), transaction(sqlite_sessions) as session:
         create_user(session, username, role, password, sids)
@@ -44,9 +48,10 @@ def test_lockout_after_repeated_failures(sqlite_sessions: sessionmaker[Session])
     with transaction(sqlite_sessions) as session:
         create_user(session, "carol", "front_office", PASSWORD)
     for _ in range(MAX_FAILED_LOGINS):
-        with pytest.raises(LoginRefused, match="wrong password"), transaction(
-            sqlite_sessions
-        ) as session:
+        with (
+            pytest.raises(LoginRefused, match="wrong password"),
+            transaction(sqlite_sessions) as session,
+        ):
             try:
                 authenticate(session, "carol", "guess-guess-guess")
             finally:

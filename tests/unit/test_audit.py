@@ -12,8 +12,14 @@ from foi_core.db import transaction
 def _fill(sessions: sessionmaker[Session], n: int = 5) -> None:
     for i in range(n):
         with transaction(sessions) as session:
-            audit.record(session, actor="alice", action="search", target="",
-                         ip="127.0.0.1", details={"query": f"q{i}", "total": i})
+            audit.record(
+                session,
+                actor="alice",
+                action="search",
+                target="",
+                ip="127.0.0.1",
+                details={"query": f"q{i}", "total": i},
+            )
 
 
 def test_chain_verifies(sqlite_sessions: sessionmaker[Session]) -> None:
@@ -26,9 +32,10 @@ def test_chain_verifies(sqlite_sessions: sessionmaker[Session]) -> None:
 def test_updates_and_deletes_are_refused(sqlite_sessions: sessionmaker[Session]) -> None:
     _fill(sqlite_sessions, 2)
     for statement in ("UPDATE audit_events SET actor='mallory'", "DELETE FROM audit_events"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction(
-            sqlite_sessions
-        ) as session:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction(sqlite_sessions) as session,
+        ):
             session.execute(text(statement))
 
 

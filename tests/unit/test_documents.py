@@ -6,10 +6,18 @@ from indexer.documents import FileRecord, embedded_documents, file_doc_id, file_
 from indexer.extract import Extraction, Part
 
 RECORD = FileRecord(
-    source="demo", share="demo", path="Planning/Apps/Decision notice.pdf",
-    unc=r"\\127.0.0.1\demo\Planning\Apps\Decision notice.pdf", size=10, mtime_ns=1_700_000_000 * 10**9,
-    created_ns=0, file_id=42, sha256="ab" * 32, mime="application/pdf",
-    acl_owner="S-1-5-21-1-2-3-1000", acl_allow=("S-1-1-0",),
+    source="demo",
+    share="demo",
+    path="Planning/Apps/Decision notice.pdf",
+    unc=r"\\127.0.0.1\demo\Planning\Apps\Decision notice.pdf",
+    size=10,
+    mtime_ns=1_700_000_000 * 10**9,
+    created_ns=0,
+    file_id=42,
+    sha256="ab" * 32,
+    mime="application/pdf",
+    acl_owner="S-1-5-21-1-2-3-1000",
+    acl_allow=("S-1-1-0",),
 )
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -20,10 +28,19 @@ def test_ids_are_deterministic() -> None:
 
 
 def test_file_document_normalises_metadata_and_folders() -> None:
-    part = Part(0, "", "Approved subject to conditions", {
-        "dc:title": "Decision notice", "dc:creator": ["J Smith", "Planning Team"],
-        "dcterms:created": "2024-03-01T10:00:00Z", "xmpTPg:NPages": "2",
-        "Content-Type": "application/pdf"}, "ok")
+    part = Part(
+        0,
+        "",
+        "Approved subject to conditions",
+        {
+            "dc:title": "Decision notice",
+            "dc:creator": ["J Smith", "Planning Team"],
+            "dcterms:created": "2024-03-01T10:00:00Z",
+            "xmpTPg:NPages": "2",
+            "Content-Type": "application/pdf",
+        },
+        "ok",
+    )
     doc = file_document(RECORD, "ok", "", part, NOW)
     assert doc["folders"] == ["Planning", "Planning/Apps"]
     assert doc["authors"] == ["J Smith", "Planning Team"]
@@ -41,11 +58,15 @@ def test_failed_extraction_still_indexes_metadata() -> None:
 
 def test_embedded_children_link_to_their_container() -> None:
     container = file_document(RECORD, "ok", "", None, NOW)
-    extraction = Extraction("ok", "", (
-        Part(0, "", "", {}, "ok"),
-        Part(1, "/letter.docx", "dear resident", {"Content-Type": "application/x-docx"}, "ok"),
-        Part(2, "/letter.docx/image1.png", "", {}, "empty"),
-    ))
+    extraction = Extraction(
+        "ok",
+        "",
+        (
+            Part(0, "", "", {}, "ok"),
+            Part(1, "/letter.docx", "dear resident", {"Content-Type": "application/x-docx"}, "ok"),
+            Part(2, "/letter.docx/image1.png", "", {}, "empty"),
+        ),
+    )
     first, nested = embedded_documents(container, extraction, NOW)
     assert first["container_id"] == container["doc_id"]
     assert nested["container_id"] == first["doc_id"]

@@ -14,8 +14,10 @@ def _rmeta(*docs: dict[str, object]) -> str:
 
 
 def test_ok_and_children() -> None:
-    body = _rmeta({"X-TIKA:content": "hello", "X-TIKA:Parsed-By": ["DefaultParser"]},
-                  {"X-TIKA:content": "child", "X-TIKA:embedded_resource_path": "/a.txt"})
+    body = _rmeta(
+        {"X-TIKA:content": "hello", "X-TIKA:Parsed-By": ["DefaultParser"]},
+        {"X-TIKA:content": "child", "X-TIKA:embedded_resource_path": "/a.txt"},
+    )
     result = EXTRACTOR._interpret(200, body)
     assert result.status == Status.OK and len(result.parts) == 2
     assert result.parts[1].embedded_path == "/a.txt"
@@ -24,11 +26,18 @@ def test_ok_and_children() -> None:
 @pytest.mark.parametrize(
     ("meta", "status"),
     [
-        ({"X-TIKA:EXCEPTION:container_exception":
-          "org.apache.tika.exception.EncryptedDocumentException: Unable to process"},
-         Status.ENCRYPTED),
-        ({"X-TIKA:EXCEPTION:container_exception": "java.util.zip.ZipException: bad"},
-         Status.CORRUPT),
+        (
+            {
+                "X-TIKA:EXCEPTION:container_exception": (
+                    "org.apache.tika.exception.EncryptedDocumentException: Unable to process"
+                )
+            },
+            Status.ENCRYPTED,
+        ),
+        (
+            {"X-TIKA:EXCEPTION:container_exception": "java.util.zip.ZipException: bad"},
+            Status.CORRUPT,
+        ),
         ({"X-TIKA:content": "abc", "X-TIKA:WRITE_LIMIT_REACHED": "true"}, Status.TRUNCATED),
         ({"X-TIKA:Parsed-By": ["org.apache.tika.parser.EmptyParser"]}, Status.UNSUPPORTED),
         ({"X-TIKA:content": "  \n"}, Status.EMPTY),
