@@ -173,8 +173,14 @@ def test_healthcheck_detector_catches_a_missing_check() -> None:
 
 
 def test_elasticsearch_image_matches_dev_stack_pin() -> None:
-    image = load_compose()["services"]["elasticsearch"]["image"]
-    assert image == f"docker.elastic.co/elasticsearch/elasticsearch:{ELASTICSEARCH_VERSION}"
+    service = load_compose()["services"]["elasticsearch"]
+    assert service["image"] == f"foi-discovery/elasticsearch:{ELASTICSEARCH_VERSION}"
+    assert service["build"]["args"]["ES_VERSION"] == ELASTICSEARCH_VERSION
+    dockerfile = (REPO / service["build"]["dockerfile"]).read_text()
+    # Built FROM the official image at the same version, with our analysis plugin installed.
+    assert f"ARG ES_VERSION={ELASTICSEARCH_VERSION}" in dockerfile
+    assert "FROM docker.elastic.co/elasticsearch/elasticsearch:${ES_VERSION}" in dockerfile
+    assert "elasticsearch-plugin install" in dockerfile
 
 
 def test_tika_image_matches_dev_stack_pin_and_has_ocr() -> None:
