@@ -20,6 +20,7 @@ from pathlib import Path
 
 import docx
 import openpyxl
+from docx.opc.constants import RELATIONSHIP_TYPE
 from fpdf import FPDF
 from openpyxl.styles import Font
 from openpyxl.writer.excel import ExcelWriter
@@ -34,6 +35,11 @@ _ZIP_CREATE_SYSTEM_UNIX = 3
 
 _HEADING_PREFIX = "## "
 _BULLET_PREFIX = "- "
+# CPython folds an ASCII Subject of 71-77 characters by moving it whole onto a continuation
+# line, which Python's parser and Tika then read back with a leading space. Unfolded ASCII
+# header lines are legal up to 998 characters; non-ASCII ones stay folded so that their
+# encoded words stay within RFC 2047's limit.
+_UNFOLDED_SMTP = SMTP.clone(max_line_length=998)
 _SHEET_TITLE_FORBIDDEN = str.maketrans("", "", "[]:*?/\\")
 _SHEET_TITLE_MAX = 31
 
@@ -130,6 +136,11 @@ def write_docx(
             document.add_paragraph(paragraph.removeprefix(_BULLET_PREFIX), style="List Bullet")
         else:
             document.add_paragraph(paragraph)
+    # The template's thumbnail pictures python-docx's sample page, not this document.
+    package_relationships = document.part.package.rels
+    for relationship_id, relationship in list(package_relationships.items()):
+        if relationship.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
+            del package_relationships[relationship_id]
     buffer = io.BytesIO()
     document.save(buffer)
     path.write_bytes(_with_fixed_zip_metadata(buffer.getvalue()))
@@ -184,7 +195,7 @@ def write_xlsx(
     properties.created = DOCUMENT_TIMESTAMP.replace(tzinfo=None)
     properties.modified = DOCUMENT_TIMESTAMP.replace(tzinfo=None)
     sheet = workbook.active
-    sheet.title = title.translate(_SHEET_TITLE_FORBIDDEN)[:_SHEET_TITLE_MAX].strip()
+    sheet.title = _sheet_title(title)
     sheet.append(list(header))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -195,7 +206,7 @@ def write_xlsx(
                 cell.number_format = "#,##0.00"
     sheet.freeze_panes = "A2"
     for column in sheet.columns:
-        widest = max(len(str(cell.value)) for cell in column if cell.value is not None)
+        widest = max((len(str(cell.value)) for cell in column if cell.value is not None), default=0)
         sheet.column_dimensions[column[0].column_letter].width = min(max(widest + 2, 10), 60)
     buffer = io.BytesIO()
     # Workbook.save would stamp the current time over properties.modified.
@@ -244,7 +255,15 @@ def write_eml(
         )
     if attachments:
         message.set_boundary(f"=_nbc_{digest[32:56]}")
-    path.write_bytes(message.as_bytes())
+    path.write_bytes(message.as_bytes(policy=_UNFOLDED_SMTP if subject.isascii() else SMTP))
+
+
+def _sheet_title(title: str) -> str:
+    """Excel's sheet-name rules: no []:*?/\\ and at most 31 characters, cut at a word break."""
+    allowed = title.translate(_SHEET_TITLE_FORBIDDEN).strip()
+    if len(allowed) > _SHEET_TITLE_MAX:
+        allowed = allowed[: _SHEET_TITLE_MAX + 1].rsplit(" ", 1)[0]
+    return allowed.rstrip(" -")[:_SHEET_TITLE_MAX] or "Sheet1"
 
 
 def _require_latin_1(text: str) -> None:
