@@ -18,6 +18,7 @@ from foi_core.settings import Settings
 from indexer.extract import ExtractOptions, TikaExtractor
 from indexer.lifecycle import IndexNames, ensure_index
 from indexer.pipeline import CrawlPipeline
+from indexer.processor import FileProcessor
 
 
 @dataclass
@@ -60,9 +61,9 @@ class Runtime:
             read_bytes=self.settings.smb_read_bytes,
         )
 
-    def pipeline(self, source: Source) -> CrawlPipeline:
+    def processor(self, source: Source) -> FileProcessor:
         ensure_index(self.es, self.names)
-        return CrawlPipeline(
+        return FileProcessor(
             source=source.name,
             share=self.share(source),
             es=self.es,
@@ -70,6 +71,13 @@ class Runtime:
             extractor=self.extractor,
             sessions=self.sessions,
             max_file_bytes=self.settings.max_file_bytes,
+        )
+
+    def pipeline(self, source: Source) -> CrawlPipeline:
+        return CrawlPipeline(
+            processor=self.processor(source),
+            sessions=self.sessions,
             include=tuple(source.include),
             exclude=tuple(source.exclude),
+            workers=self.settings.crawl_workers,
         )

@@ -74,6 +74,8 @@ class Settings:
     max_extracted_chars: int = 5_000_000
     ocr_enabled: bool = True
     smb_read_bytes: int = 1024 * 1024
+    # Files read, extracted and indexed at once by an in-process crawl.
+    crawl_workers: int = 4
     # Local demo/test share served by `foi stack up`.
     samba_port: int = 4445
     samba_user: str = "foidemo"
@@ -149,6 +151,7 @@ _INTS = {
     "max_file_bytes": "FOI_MAX_FILE_BYTES",
     "max_extracted_chars": "FOI_MAX_EXTRACTED_CHARS",
     "smb_read_bytes": "FOI_SMB_READ_BYTES",
+    "crawl_workers": "FOI_CRAWL_WORKERS",
     "samba_port": "FOI_SAMBA_PORT",
     "postgres_port": "FOI_POSTGRES_PORT",
 }

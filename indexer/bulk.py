@@ -102,3 +102,25 @@ def write_partial(es: Elasticsearch, alias: str, updates: Iterable[Mapping[str, 
     if failures:
         raise BulkWriteError(failures)
     return written
+
+
+def delete_documents(es: Elasticsearch, alias: str, doc_ids: Iterable[str]) -> int:
+    """Remove documents by id (a rename's old location); a missing id is not a failure."""
+    actions = ({"_op_type": "delete", "_index": alias, "_id": d} for d in doc_ids)
+    deleted = 0
+    failures: list[BulkFailure] = []
+    for ok, item in helpers.streaming_bulk(
+        es, actions, chunk_size=500, raise_on_error=False, max_retries=5
+    ):
+        result = next(iter(item.values()))
+        if ok or result.get("status") == 404:
+            deleted += 1
+        else:
+            failures.append(
+                BulkFailure(
+                    str(result.get("_id")), int(result.get("status", 0)), str(result.get("error"))
+                )
+            )
+    if failures:
+        raise BulkWriteError(failures)
+    return deleted

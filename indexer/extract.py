@@ -122,9 +122,7 @@ class TikaExtractor:
             headers["X-Tika-OCRskipOcr"] = "true"
         if filename:
             # Tika uses the name as a type hint; header values must be latin-1, so quote.
-            headers["Content-Disposition"] = "attachment; filename=" + requests.utils.quote(
-                filename
-            )
+            headers["Content-Disposition"] = "attachment; filename=" + urllib.parse.quote(filename)
         if mime and mime != "application/octet-stream":
             headers["Content-Type"] = mime
         return headers

@@ -1,35 +1,34 @@
-"""The in-process crawl: walk a share, read changed files once, extract, index, record state.
+"""The in-process crawl: walk a share, process changed files concurrently, sweep deletions.
 
 Invariants:
 - every file the walk sees ends up either indexed (with an explicit extraction status) or
   recorded as a problem with its reason; one bad file never stops the crawl;
 - unchanged files (same size, mtime and file id as last seen) are neither read nor extracted;
-- byte-identical content is extracted once: a copy reuses the indexed extraction;
-- files that vanished since the last crawl are marked deleted in the index, not dropped.
+- files that vanished since the last crawl are marked deleted in the index, not dropped, unless
+  they sit under a folder this crawl could not read (absence of evidence is not deletion).
+
+The walk runs in the calling thread while `workers` threads read, extract and index, so SMB
+listing, hashing and indexing overlap with Tika, which is the bottleneck.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from elasticsearch import Elasticsearch
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.acl import read_acl
-from crawler.reader import FileTooLarge, read_file
-from crawler.smb import AccessDenied, SmbShare, SourceError
-from crawler.walker import FileFacts, WalkProblem, walk
+from crawler.smb import FileFacts, SourceError
+from crawler.walker import WalkProblem, walk
 from foi_core.db import transaction
 from foi_core.models import CrawlRun, FileState
-from indexer.bulk import mark_deleted, write_documents
-from indexer.documents import FileRecord, embedded_documents, file_doc_id, file_document
-from indexer.extract import Extraction, Status, TikaExtractor
-from indexer.lifecycle import IndexNames
+from indexer.bulk import mark_deleted
+from indexer.processor import FileOutcome, FileProcessor
 
 
 @dataclass
@@ -38,17 +37,33 @@ class CrawlCounts:
     unchanged: int = 0
     new: int = 0
     changed: int = 0
+    renamed: int = 0
     extracted: int = 0
     reused: int = 0
     failed: int = 0
     deleted: int = 0
     problems: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    problem_paths: list[dict[str, str]] = field(default_factory=list)
+    expected: int = 0  # files seen by the previous finished crawl, for the ETA
+
+    def add(self, outcome: FileOutcome) -> None:
+        if outcome.kind == "vanished":
+            return
+        setattr(self, outcome.kind, getattr(self, outcome.kind) + 1)
+        self.by_status[outcome.status] = self.by_status.get(outcome.status, 0) + 1
+        self.extracted += outcome.extracted
+        self.reused += outcome.reused
+        self.failed += outcome.failed
+
+    @property
+    def done(self) -> int:
+        return self.unchanged + self.new + self.changed + self.renamed
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            **{k: v for k, v in self.__dict__.items() if k != "by_status"},
-            "by_status": dict(self.by_status),
+            k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
+            for k, v in self.__dict__.items()
         }
 
 
@@ -57,38 +72,25 @@ Progress = Callable[[CrawlCounts], None]
 
 @dataclass
 class CrawlPipeline:
-    source: str
-    share: SmbShare
-    es: Elasticsearch
-    names: IndexNames
-    extractor: TikaExtractor
+    processor: FileProcessor
     sessions: sessionmaker[Session]
-    max_file_bytes: int
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    workers: int = 4
+
+    @property
+    def source(self) -> str:
+        return self.processor.source
 
     def run(self, *, full: bool = False, progress: Progress | None = None) -> CrawlCounts:
-        counts = CrawlCounts()
-        with transaction(self.sessions) as session:
-            run = CrawlRun(source_name=self.source, status="running", counts={}, error="")
-            session.add(run)
-            session.flush()
-            run_id = run.id
-        problem_folders: list[str] = []
+        counts = CrawlCounts(expected=self._previous_total())
+        run_id = self._start_run()
         started = time.monotonic()
         # Whatever interrupts the crawl (a source error, a bug, Ctrl-C) is recorded on the run.
         status, error = "failed", "interrupted"
         try:
-            for item in walk(self.share, include=self.include, exclude=self.exclude):
-                if isinstance(item, WalkProblem):
-                    counts.problems += 1
-                    problem_folders.append(item.path)
-                    continue
-                counts.seen += 1
-                self._handle(item, run_id, full, counts)
-                if progress is not None and counts.seen % 25 == 0:
-                    progress(counts)
-            counts.deleted = self._sweep_deleted(run_id, problem_folders)
+            self._crawl(run_id, full, counts, progress)
+            counts.deleted = self._sweep_deleted(run_id, counts.problem_paths)
             status, error = "finished", ""
         except SourceError as exc:
             error = str(exc)
@@ -103,152 +105,93 @@ class CrawlPipeline:
             progress(counts)
         return counts
 
-    def _handle(self, facts: FileFacts, run_id: int, full: bool, counts: CrawlCounts) -> None:
+    def _start_run(self) -> int:
         with transaction(self.sessions) as session:
-            state = session.execute(
-                select(FileState).where(
-                    FileState.source_name == self.source, FileState.path == facts.path
-                )
+            run = CrawlRun(source_name=self.source, status="running", counts={}, error="")
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def _previous_total(self) -> int:
+        with self.sessions() as session:
+            last = session.execute(
+                select(CrawlRun)
+                .where(CrawlRun.source_name == self.source, CrawlRun.status == "finished")
+                .order_by(CrawlRun.id.desc())
+                .limit(1)
             ).scalar_one_or_none()
-            unchanged = (
-                state is not None
-                and not state.deleted
-                and state.size == facts.size
-                and state.mtime_ns == facts.mtime_ns
-                and state.file_id == facts.file_id
-            )
-            if unchanged and not full and state is not None:
-                state.last_seen_run = run_id
-                counts.unchanged += 1
-                return
-            if state is None:
-                counts.new += 1
-            else:
-                counts.changed += 1
-        status, sha256 = self._index_file(facts, counts)
-        counts.by_status[status] = counts.by_status.get(status, 0) + 1
+        return int(last.counts.get("seen", 0)) if last else 0
+
+    def _known_states(self) -> dict[str, FileState]:
+        with self.sessions() as session:
+            return {
+                s.path: s
+                for s in session.execute(
+                    select(FileState).where(FileState.source_name == self.source)
+                ).scalars()
+            }
+
+    def _crawl(
+        self, run_id: int, full: bool, counts: CrawlCounts, progress: Progress | None
+    ) -> None:
+        known = self._known_states()
+        unchanged: list[str] = []
+        pending: set[Future[FileOutcome]] = set()
+        with ThreadPoolExecutor(
+            max_workers=self.workers, thread_name_prefix=f"crawl-{self.source}"
+        ) as pool:
+            for item in walk(self.processor.share, include=self.include, exclude=self.exclude):
+                if isinstance(item, WalkProblem):
+                    counts.problems += 1
+                    counts.problem_paths.append(
+                        {"path": item.path, "kind": item.kind, "message": item.message}
+                    )
+                    continue
+                counts.seen += 1
+                previous = known.get(item.path)
+                if not full and _unchanged(previous, item):
+                    counts.unchanged += 1
+                    unchanged.append(item.path)
+                    if len(unchanged) >= 500:
+                        self._touch(unchanged, run_id)
+                    continue
+                pending.add(pool.submit(self.processor.process, item, run_id, previous))
+                # Bounded backlog: memory stays flat however large the share.
+                while len(pending) >= self.workers * 4:
+                    pending = self._collect(pending, counts, progress, FIRST_COMPLETED)
+                if progress is not None and counts.seen % 100 == 0:
+                    progress(counts)
+            while pending:
+                pending = self._collect(pending, counts, progress, FIRST_COMPLETED)
+        self._touch(unchanged, run_id)
+
+    @staticmethod
+    def _collect(
+        pending: set[Future[FileOutcome]], counts: CrawlCounts, progress: Progress | None, when: str
+    ) -> set[Future[FileOutcome]]:
+        finished, rest = wait(pending, return_when=when)
+        for future in finished:
+            # A worker's exception (Tika down through every retry, ES refusing writes)
+            # propagates and fails the run; the files not yet recorded are retried next time.
+            counts.add(future.result())
+        if progress is not None:
+            progress(counts)
+        return rest
+
+    def _touch(self, paths: list[str], run_id: int) -> None:
+        if not paths:
+            return
         with transaction(self.sessions) as session:
-            state = session.execute(
-                select(FileState).where(
-                    FileState.source_name == self.source, FileState.path == facts.path
+            for chunk in _chunks(paths, 500):
+                session.execute(
+                    update(FileState)
+                    .where(FileState.source_name == self.source, FileState.path.in_(chunk))
+                    .values(last_seen_run=run_id)
                 )
-            ).scalar_one_or_none()
-            if state is None:
-                state = FileState(source_name=self.source, path=facts.path)
-                session.add(state)
-            state.size, state.mtime_ns, state.file_id = facts.size, facts.mtime_ns, facts.file_id
-            state.sha256, state.status = sha256, status
-            state.doc_id = file_doc_id(self.source, facts.path)
-            state.last_seen_run, state.deleted = run_id, False
+        paths.clear()
 
-    def _record(self, facts: FileFacts, sha256: str, mime: str) -> FileRecord:
-        try:
-            acl = read_acl(self.share, facts.path)
-            owner, allow, deny, acl_status = acl.owner, acl.allow_sids, acl.deny_sids, "ok"
-        except SourceError as exc:
-            owner, allow, deny, acl_status = None, (), (), f"unreadable: {exc}"[:200]
-        return FileRecord(
-            source=self.source,
-            share=self.share.location.share,
-            path=facts.path,
-            unc=self.share.unc(facts.path),
-            size=facts.size,
-            mtime_ns=facts.mtime_ns,
-            created_ns=facts.created_ns,
-            file_id=facts.file_id,
-            sha256=sha256,
-            mime=mime,
-            acl_owner=owner,
-            acl_allow=allow,
-            acl_deny=deny,
-            acl_status=acl_status,
-        )
-
-    def _index_file(self, facts: FileFacts, counts: CrawlCounts) -> tuple[str, str]:
-        crawled = datetime.now(UTC)
-        try:
-            result = read_file(self.share, facts.path, max_bytes=self.max_file_bytes)
-        except FileTooLarge as exc:
-            return self._index_failure(facts, Status.TOO_LARGE, str(exc), counts, crawled)
-        except AccessDenied as exc:
-            return self._index_failure(facts, Status.ACCESS_DENIED, str(exc), counts, crawled)
-        record = self._record(facts, result.sha256, result.mime)
-        try:
-            reused = self._reuse_extraction(record, crawled)
-            if reused is not None:
-                counts.reused += 1
-                return reused, record.sha256
-            if result.spool is None or facts.size == 0:
-                extraction = Extraction(Status.EMPTY, "empty file")
-            else:
-                extraction = self.extractor.extract(
-                    result.spool, filename=facts.path.rsplit("/", 1)[-1], mime=result.mime
-                )
-                counts.extracted += 1
-        finally:
-            if result.spool is not None:
-                result.spool.close()
-        container = file_document(
-            record, extraction.status, extraction.error, extraction.container, crawled
-        )
-        docs = [container, *embedded_documents(container, extraction, crawled)]
-        write_documents(self.es, self.names.write_alias, docs)
-        if extraction.status not in (Status.OK, Status.EMPTY, Status.TRUNCATED):
-            counts.failed += 1
-        return extraction.status, record.sha256
-
-    def _reuse_extraction(self, record: FileRecord, crawled: datetime) -> str | None:
-        """Index a byte-identical copy from an existing extraction; None if there is none."""
-        found = self.es.search(
-            index=self.names.read_alias,
-            query={
-                "bool": {
-                    "filter": [{"term": {"sha256": record.sha256}}, {"term": {"kind": "file"}}],
-                    "must_not": [{"term": {"doc_id": file_doc_id(record.source, record.path)}}],
-                }
-            },
-            size=1,
-        )["hits"]["hits"]
-        if not found:
-            return None
-        original = found[0]["_source"]
-        doc = file_document(
-            record, original["status"], original.get("status_reason", ""), None, crawled
-        )
-        for key in (
-            "content",
-            "content_chars",
-            "title",
-            "authors",
-            "created",
-            "modified",
-            "page_count",
-            "language",
-            "email_from",
-            "email_to",
-            "email_cc",
-            "email_subject",
-            "email_date",
-            "mime_type",
-        ):
-            if key in original:
-                doc[key] = original[key]
-        doc["duplicate_of"] = original["doc_id"]
-        write_documents(self.es, self.names.write_alias, [doc])
-        return str(original["status"])
-
-    def _index_failure(
-        self, facts: FileFacts, status: str, reason: str, counts: CrawlCounts, crawled: datetime
-    ) -> tuple[str, str]:
-        record = self._record(facts, "", "")
-        counts.failed += 1
-        write_documents(
-            self.es, self.names.write_alias, [file_document(record, status, reason, None, crawled)]
-        )
-        return status, ""
-
-    def _sweep_deleted(self, run_id: int, problem_folders: list[str]) -> int:
-        """Files not seen this run are gone, unless they sit under a folder we couldn't read."""
+    def _sweep_deleted(self, run_id: int, problems: list[dict[str, str]]) -> int:
+        folders = [p["path"].rstrip("/") + "/" for p in problems]
         with transaction(self.sessions) as session:
             stale = (
                 session.execute(
@@ -261,16 +204,33 @@ class CrawlPipeline:
                 .scalars()
                 .all()
             )
-            gone = [
-                s
-                for s in stale
-                if not any(
-                    s.path.startswith(folder.rstrip("/") + "/") for folder in problem_folders
-                )
-            ]
+            gone = [s for s in stale if not any(s.path.startswith(f) for f in folders)]
             for state in gone:
                 state.deleted = True
             doc_ids = [s.doc_id for s in gone]
-        if doc_ids:
-            mark_deleted(self.es, self.names.write_alias, doc_ids)
+        es, names = self.processor.es, self.processor.names
+        for chunk in _chunks(doc_ids, 500):
+            # Attachments and zip members go with the file that contained them.
+            children = es.search(
+                index=names.read_alias,
+                size=10_000,
+                source=False,
+                query={"terms": {"root_id": chunk}},
+            )["hits"]["hits"]
+            mark_deleted(es, names.write_alias, {*chunk, *(hit["_id"] for hit in children)})
         return len(doc_ids)
+
+
+def _unchanged(previous: FileState | None, facts: FileFacts) -> bool:
+    return (
+        previous is not None
+        and not previous.deleted
+        and previous.size == facts.size
+        and previous.mtime_ns == facts.mtime_ns
+        and previous.file_id == facts.file_id
+    )
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -21,6 +21,7 @@ from foi_core.settings import Settings
 from indexer.extract import ExtractOptions, TikaExtractor
 from indexer.lifecycle import IndexNames, ensure_index
 from indexer.pipeline import CrawlPipeline
+from indexer.processor import FileProcessor
 from indexer.queries import Principal, search
 
 OFFICER = Principal("olive", (), sees_everything=True)
@@ -34,6 +35,10 @@ def share_folder(stack: LocalStack) -> Iterator[tuple[SmbShare, str]]:
         ShareLocation("127.0.0.1", samba.port, "test", folder), samba.user, samba.password
     )
     share.connect()
+    # The test writes with its own (global) smbclient session, as a member of staff would.
+    smbclient.register_session(
+        "127.0.0.1", username=samba.user, password=samba.password, port=samba.port
+    )
     smbclient.makedirs(ShareLocation("127.0.0.1", samba.port, "test").unc(folder), port=samba.port)
     yield share, folder
     root = ShareLocation("127.0.0.1", samba.port, "test").unc(folder)
@@ -71,7 +76,7 @@ def test_docx_on_share_is_found_by_phrase_with_highlight(
 
     names = IndexNames(index_prefix)
     ensure_index(es, names)
-    pipeline = CrawlPipeline(
+    processor = FileProcessor(
         source="slice",
         share=share,
         es=es,
@@ -80,6 +85,7 @@ def test_docx_on_share_is_found_by_phrase_with_highlight(
         sessions=sqlite_sessions,
         max_file_bytes=10 * 1024 * 1024,
     )
+    pipeline = CrawlPipeline(processor=processor, sessions=sqlite_sessions)
     counts = pipeline.run()
     assert counts.seen == 1 and counts.extracted == 1 and counts.by_status == {"ok": 1}
     es.indices.refresh(index=names.read_alias)

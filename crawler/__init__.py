@@ -1,0 +1,1 @@
+"""Finds files and their facts on SMB shares: walking, reading, hashing and security descriptors."""

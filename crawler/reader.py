@@ -1,0 +1,108 @@
+"""Reads a file from a share exactly once: hash, head, sniffed type and (optionally) a local
+copy, in flat memory whatever the file's size.
+
+Invariants:
+- One pass over the network in `SmbShare.read_bytes` chunks (at least 1 MiB: smaller reads cost
+  most of the throughput), so a 2 GB file costs one read buffer of memory, not 2 GB.
+- The size limit is checked against the open handle before any data moves.
+- The local copy is a `SpooledTemporaryFile`: up to 8 MiB in memory, the rest on local disk.
+  The caller owns it and must close it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import BinaryIO, cast
+
+import magic
+
+from crawler.smb import SMB_ERRORS, SmbShare
+
+HEAD_BYTES = 8 * 1024
+SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    sha256: str  # hex digest of the whole content
+    size: int  # bytes actually read
+    head: bytes  # the first HEAD_BYTES bytes
+    mime: str  # libmagic's type sniffed from `head`
+    spool: BinaryIO | None  # the content, positioned at 0; None when not kept
+
+
+class FileTooLarge(Exception):
+    """The file is over the configured size limit and was not read: record it and move on."""
+
+    def __init__(self, path: str, size: int, max_bytes: int) -> None:
+        super().__init__(f"{path} is {size} bytes, over the {max_bytes}-byte limit; not read")
+        self.path = path
+        self.size = size
+        self.max_bytes = max_bytes
+
+
+def read_file(
+    share: SmbShare, rel_path: str, *, max_bytes: int, keep_content: bool = True
+) -> ReadResult:
+    """Stream `rel_path` once, hashing as it goes. Raises `FileTooLarge` before reading when
+    the file is over `max_bytes`, and a `SourceError` subclass when the share fails."""
+    # Not a `with` block: on success the spool is handed to the caller, who closes it.
+    spool = (
+        tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
+        if keep_content
+        else None
+    )
+    try:
+        handle = share.open_read(rel_path)
+        try:
+            size = handle.seek(0, io.SEEK_END)  # the size from the open's reply, no round trip
+            if size > max_bytes:
+                raise FileTooLarge(rel_path, size, max_bytes)
+            handle.seek(0)
+            digest, head, total = _stream(share, handle, spool)
+        finally:
+            # Everything read is already hashed; a failed close changes nothing we report.
+            with suppress(*SMB_ERRORS):
+                handle.close()
+    except BaseException:
+        if spool is not None:
+            spool.close()
+        raise
+    if spool is not None:
+        spool.seek(0)
+    return ReadResult(
+        sha256=digest,
+        size=total,
+        head=head,
+        mime=str(magic.from_buffer(head, mime=True)),
+        spool=cast(BinaryIO, spool),
+    )
+
+
+def _stream(
+    share: SmbShare, handle: BinaryIO, spool: tempfile.SpooledTemporaryFile[bytes] | None
+) -> tuple[str, bytes, int]:
+    digest = hashlib.sha256()
+    head = bytearray()
+    total = 0
+    while chunk := _read(share, handle):
+        digest.update(chunk)
+        if len(head) < HEAD_BYTES:
+            head += chunk[: HEAD_BYTES - len(head)]
+        if spool is not None:
+            spool.write(chunk)
+        total += len(chunk)
+    return digest.hexdigest(), bytes(head), total
+
+
+def _read(share: SmbShare, handle: BinaryIO) -> bytes:
+    # An unbuffered SMB read returns at most one server read (less when credits are short);
+    # an empty result is the end of the file.
+    try:
+        return handle.read(share.read_bytes)
+    except SMB_ERRORS as exc:
+        raise share.error(exc) from exc

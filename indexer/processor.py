@@ -1,0 +1,350 @@
+"""Per-file work, shared by the in-process crawl and the Celery tasks.
+
+`FileProcessor.process` is idempotent: it reads a changed file once (hashing as it streams),
+captures its ACL, extracts it (or reuses the extraction of byte-identical content, or of the
+same file before a rename), writes the index documents by deterministic id and records the
+crawl state. Running it twice for the same file leaves the same result.
+
+Extraction failure is data: the document is indexed with its status and reason. Only a Tika
+server that stays unreachable through every retry raises, because "Tika was down" says
+nothing about the document.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.acl import read_acl
+from crawler.reader import FileTooLarge, read_file
+from crawler.smb import AccessDenied, FileFacts, FileVanished, SmbShare, SourceError
+from foi_core.db import transaction
+from foi_core.models import FileState
+from indexer.bulk import delete_documents, write_documents
+from indexer.documents import (
+    FileRecord,
+    embedded_doc_id,
+    embedded_documents,
+    file_doc_id,
+    file_document,
+)
+from indexer.extract import Extraction, Status, TikaExtractor, TikaUnavailable
+from indexer.lifecycle import IndexNames
+
+# Fields an extraction contributes; copied when content is reused instead of re-extracted.
+EXTRACTED_FIELDS = (
+    "content",
+    "content_chars",
+    "title",
+    "authors",
+    "created",
+    "modified",
+    "page_count",
+    "language",
+    "email_from",
+    "email_to",
+    "email_cc",
+    "email_subject",
+    "email_date",
+    "mime_type",
+    "status",
+    "status_reason",
+)
+FAILED_STATUSES = frozenset(
+    {
+        Status.ENCRYPTED,
+        Status.UNSUPPORTED,
+        Status.CORRUPT,
+        Status.TIMEOUT,
+        Status.TOO_LARGE,
+        Status.ACCESS_DENIED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    kind: str  # "new" | "changed" | "renamed" | "vanished"
+    status: str
+    extracted: bool = False
+    reused: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+
+def _sleep_with_jitter(attempt: int) -> None:
+    time.sleep(min(2.0 * 2**attempt, 20.0) * (0.5 + random.random() / 2))  # noqa: S311
+
+
+@dataclass
+class FileProcessor:
+    source: str
+    share: SmbShare
+    es: Elasticsearch
+    names: IndexNames
+    extractor: TikaExtractor
+    sessions: sessionmaker[Session]
+    max_file_bytes: int
+    # About two minutes of retries: long enough for Tika to restart its forked parser or
+    # for the whole server to be restarted.
+    tika_attempts: int = 8
+    sleep: Callable[[int], None] = _sleep_with_jitter
+    # Content this process has indexed (sha256 -> doc id). Search is near-real-time, so a
+    # copy met seconds after its original would otherwise be extracted again.
+    _known: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def _hash_lock(self, sha256: str) -> threading.Lock:
+        """Serialises the workers holding the same content, so only one of them extracts."""
+        with self._guard:
+            return self._locks.setdefault(sha256, threading.Lock())
+
+    def process(self, facts: FileFacts, run_id: int, previous: FileState | None) -> FileOutcome:
+        if previous is None:
+            renamed_from = self._rename_source(facts)
+            if renamed_from is not None:
+                return self._repoint(facts, renamed_from, run_id)
+        kind = "new" if previous is None or previous.deleted else "changed"
+        crawled = datetime.now(UTC)
+        try:
+            result = read_file(self.share, facts.path, max_bytes=self.max_file_bytes)
+        except FileTooLarge as exc:
+            return self._failure(facts, kind, Status.TOO_LARGE, str(exc), run_id, crawled)
+        except AccessDenied as exc:
+            return self._failure(facts, kind, Status.ACCESS_DENIED, str(exc), run_id, crawled)
+        except FileVanished:
+            return FileOutcome(facts.path, "vanished", "vanished")
+        record = self._record(facts, result.sha256, result.mime)
+        try:
+            with self._hash_lock(record.sha256):
+                reused = self._reuse_by_hash(record, crawled)
+                if reused is not None:
+                    self._save_state(facts, record.sha256, reused, run_id)
+                    return FileOutcome(facts.path, kind, reused, reused=True)
+                if result.spool is None or facts.size == 0:
+                    extraction = Extraction(Status.EMPTY, "empty file")
+                    extracted = False
+                else:
+                    extraction = self._extract(result.spool, facts.path, result.mime)
+                    extracted = True
+                container = file_document(
+                    record, extraction.status, extraction.error, extraction.container, crawled
+                )
+                write_documents(
+                    self.es,
+                    self.names.write_alias,
+                    [container, *embedded_documents(container, extraction, crawled)],
+                )
+                if facts.size > 0:
+                    self._known[record.sha256] = container["doc_id"]
+        finally:
+            if result.spool is not None:
+                result.spool.close()
+        self._save_state(facts, record.sha256, extraction.status, run_id)
+        return FileOutcome(facts.path, kind, extraction.status, extracted=extracted)
+
+    def _extract(self, spool: Any, path: str, mime: str) -> Extraction:
+        for attempt in range(self.tika_attempts):
+            try:
+                spool.seek(0)
+                return self.extractor.extract(spool, filename=path.rsplit("/", 1)[-1], mime=mime)
+            except TikaUnavailable:
+                if attempt == self.tika_attempts - 1:
+                    raise
+                self.sleep(attempt)
+        raise AssertionError("unreachable")
+
+    def _record(self, facts: FileFacts, sha256: str, mime: str) -> FileRecord:
+        try:
+            acl = read_acl(self.share, facts.path)
+            owner, allow, deny, acl_status = acl.owner, acl.allow_sids, acl.deny_sids, "ok"
+        except SourceError as exc:
+            # Recorded, not fatal; the document then matches no front-office SID (safe side).
+            owner, allow, deny, acl_status = None, (), (), f"unreadable: {exc}"[:200]
+        return FileRecord(
+            source=self.source,
+            share=self.share.location.share,
+            path=facts.path,
+            unc=self.share.unc(facts.path),
+            size=facts.size,
+            mtime_ns=facts.mtime_ns,
+            created_ns=facts.created_ns,
+            file_id=facts.file_id,
+            sha256=sha256,
+            mime=mime,
+            acl_owner=owner,
+            acl_allow=allow,
+            acl_deny=deny,
+            acl_status=acl_status,
+        )
+
+    def _copy_extraction(
+        self, original: dict[str, Any], record: FileRecord, crawled: datetime, duplicate: bool
+    ) -> str:
+        """Index `record` with `original`'s extraction, embedded children included."""
+        doc = file_document(
+            record, original["status"], original.get("status_reason", ""), None, crawled
+        )
+        for key in EXTRACTED_FIELDS:
+            if key in original:
+                doc[key] = original[key]
+        if duplicate:
+            doc["duplicate_of"] = original["doc_id"]
+        children = self.es.search(
+            index=self.names.read_alias,
+            size=10_000,
+            query={"term": {"root_id": original["doc_id"]}},
+        )["hits"]["hits"]
+        copies = [doc]
+        for hit in children:
+            child = dict(hit["_source"])
+            if child["doc_id"] == original["doc_id"]:
+                continue
+            child_path = child["embedded_path"]
+            parent = child_path.rsplit("/", 1)[0]
+            child.update(
+                {
+                    "doc_id": embedded_doc_id(doc["doc_id"], child_path),
+                    "container_id": embedded_doc_id(doc["doc_id"], parent)
+                    if parent
+                    else doc["doc_id"],
+                    "root_id": doc["doc_id"],
+                    "crawled": crawled.isoformat(),
+                    **{
+                        k: doc[k]
+                        for k in (
+                            "source",
+                            "share",
+                            "path",
+                            "unc",
+                            "folder",
+                            "folders",
+                            "file_id",
+                            "acl_owner",
+                            "acl_allow",
+                            "acl_deny",
+                            "acl_status",
+                            "deleted",
+                        )
+                    },
+                }
+            )
+            copies.append(child)
+        write_documents(self.es, self.names.write_alias, copies)
+        return str(original["status"])
+
+    def _reuse_by_hash(self, record: FileRecord, crawled: datetime) -> str | None:
+        """Extraction happens once per unique content: a byte-identical copy reuses it."""
+        known = self._known.get(record.sha256)
+        if known is not None and known != file_doc_id(record.source, record.path):
+            # Written moments ago by this process: make it and its children searchable.
+            self.es.indices.refresh(index=self.names.write_alias)
+            original = self.es.get(index=self.names.read_alias, id=known)["_source"]
+            return self._copy_extraction(original, record, crawled, duplicate=True)
+        if record.size == 0:
+            return None
+        found = self.es.search(
+            index=self.names.read_alias,
+            size=1,
+            query={
+                "bool": {
+                    "filter": [{"term": {"sha256": record.sha256}}, {"term": {"kind": "file"}}],
+                    "must_not": [
+                        {"term": {"doc_id": file_doc_id(record.source, record.path)}},
+                        {"exists": {"field": "duplicate_of"}},
+                    ],
+                }
+            },
+            sort=[{"crawled": "asc"}],
+        )["hits"]["hits"]
+        if not found:
+            return None
+        return self._copy_extraction(found[0]["_source"], record, crawled, duplicate=True)
+
+    def _rename_source(self, facts: FileFacts) -> FileState | None:
+        """A known file with this file id, size and mtime that is gone from its old path."""
+        if not facts.file_id:
+            return None
+        with self.sessions() as session:
+            candidates = (
+                session.execute(
+                    select(FileState).where(
+                        FileState.source_name == self.source,
+                        FileState.file_id == facts.file_id,
+                        FileState.size == facts.size,
+                        FileState.mtime_ns == facts.mtime_ns,
+                        FileState.deleted.is_(False),
+                        FileState.path != facts.path,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        for candidate in candidates:
+            try:
+                self.share.stat(candidate.path)
+            except FileVanished:
+                return candidate
+            except SourceError:
+                continue
+        return None
+
+    def _repoint(self, facts: FileFacts, old: FileState, run_id: int) -> FileOutcome:
+        """Move the record to its new path without re-reading or re-extracting it."""
+        crawled = datetime.now(UTC)
+        original = self.es.get(index=self.names.read_alias, id=old.doc_id)["_source"]
+        record = self._record(facts, old.sha256, original.get("mime_type", ""))
+        status = self._copy_extraction(
+            original, record, crawled, duplicate="duplicate_of" in original
+        )
+        stale = self.es.search(
+            index=self.names.read_alias,
+            size=10_000,
+            source=False,
+            query={"term": {"root_id": old.doc_id}},
+        )["hits"]["hits"]
+        delete_documents(self.es, self.names.write_alias, [hit["_id"] for hit in stale])
+        with transaction(self.sessions) as session:
+            state = session.get_one(FileState, old.id)
+            state.path = facts.path
+            state.doc_id = file_doc_id(self.source, facts.path)
+            state.last_seen_run = run_id
+        return FileOutcome(facts.path, "renamed", status)
+
+    def _failure(
+        self, facts: FileFacts, kind: str, status: str, reason: str, run_id: int, crawled: datetime
+    ) -> FileOutcome:
+        record = self._record(facts, "", "")
+        write_documents(
+            self.es, self.names.write_alias, [file_document(record, status, reason, None, crawled)]
+        )
+        self._save_state(facts, "", status, run_id)
+        return FileOutcome(facts.path, kind, status)
+
+    def _save_state(self, facts: FileFacts, sha256: str, status: str, run_id: int) -> None:
+        with transaction(self.sessions) as session:
+            state = session.execute(
+                select(FileState).where(
+                    FileState.source_name == self.source, FileState.path == facts.path
+                )
+            ).scalar_one_or_none()
+            if state is None:
+                state = FileState(source_name=self.source, path=facts.path)
+                session.add(state)
+            state.size, state.mtime_ns, state.file_id = facts.size, facts.mtime_ns, facts.file_id
+            state.sha256, state.status = sha256, status
+            state.doc_id = file_doc_id(self.source, facts.path)
+            state.last_seen_run, state.deleted = run_id, False

@@ -1,0 +1,135 @@
+"""The application factory.
+
+Invariants:
+- settings, the database engine and the Elasticsearch client are built once per process, here,
+  and reached through `auth.services()`;
+- the session-signing key comes from settings or a generated 0600 file; there is no default key;
+- every route requires a signed-in user unless its view is marked `@public` (see auth.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from elasticsearch import Elasticsearch
+from flask import Flask, Response, jsonify, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from foi_core.clients import build_elasticsearch
+from foi_core.db import build_engine, session_factory
+from foi_core.settings import Settings
+from indexer.lifecycle import IndexNames
+from search_app import auth, search, security
+
+# Signed session cookies are refused after this long: a working day, then sign in again.
+SESSION_LIFETIME = timedelta(hours=8)
+# The app only takes small forms; anything bigger is refused before it is parsed.
+MAX_REQUEST_BYTES = 64 * 1024
+_MIN_SECRET_CHARS = 32
+
+
+@dataclass(frozen=True)
+class AppServices:
+    """The process-wide dependencies every view uses."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    es: Elasticsearch
+    index: IndexNames
+
+
+class SecretKeyError(RuntimeError):
+    """The generated secret-key file is unusable; fix or delete it (everyone is signed out)."""
+
+
+def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = None) -> Flask:
+    settings = Settings.from_env() if settings is None else settings
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or _secret_key_from_file(settings.state_dir),
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+    )
+    engine = build_engine(settings)
+    app.extensions[auth.SERVICES_KEY] = AppServices(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        es=build_elasticsearch(settings) if es is None else es,
+        index=IndexNames(settings.index_prefix),
+    )
+    # Order matters: the sign-in check runs before the CSRF check, so an anonymous request is
+    # sent to sign in rather than told its (absent) form token is wrong.
+    auth.init_app(app)
+    CSRFProtect(app)
+    security.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(search.bp)
+    app.add_url_rule("/healthz", "healthz", auth.public(_healthz))
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _healthz() -> Response:
+    """Liveness only: answers without touching the database or Elasticsearch."""
+    return jsonify(status="ok")
+
+
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    """Every error as a plain page; unhandled exceptions arrive here as a 500, never a trace."""
+    code = error.code or 500
+    heading, message = _ERROR_PAGES.get(code, _ERROR_PAGES[500 if code >= 500 else 400])
+    if isinstance(error, CSRFError):
+        heading = "This form has expired"
+        message = "Go back, reload the page and try again."
+    return render_template("error.html", heading=heading, message=message), code
+
+
+_ERROR_PAGES = {
+    400: ("Sorry, there is a problem", "The request could not be handled."),
+    401: ("Sign in to continue", "You need to sign in to see this page."),
+    403: ("You cannot see this page", "Your account does not have access to it."),
+    404: ("Page not found", "Check the address, or go back to the search page."),
+    405: ("Sorry, there is a problem", "The request could not be handled."),
+    413: ("Sorry, there is a problem", "What you sent was too large."),
+    500: ("Sorry, there is a problem with the service", "Try again later."),
+}
+
+
+def _secret_key_from_file(state_dir: Path) -> str:
+    """Read the generated key, creating it (0600, atomically, never overwriting) on first use.
+
+    Several gunicorn workers may start at once: the key is written to a private temporary
+    file and hard-linked into place, so a reader never sees a half-written key and only one
+    writer's key wins.
+    """
+    directory = state_dir / "secrets"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / "flask_secret_key"
+    if not path.exists():
+        temporary = directory / f".flask_secret_key.{secrets.token_hex(8)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32))
+            # Another worker won the race: its key stands and this one is discarded.
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink()
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < _MIN_SECRET_CHARS:
+        raise SecretKeyError(f"{path} holds fewer than {_MIN_SECRET_CHARS} characters")
+    return key

@@ -1,0 +1,241 @@
+"""Sign-in, sign-out and the signed-in user.
+
+Invariants:
+- deny by default: `require_sign_in` runs before every request, and only views marked
+  `@public` (and static files) are reachable without signing in, so a new route cannot forget;
+- the user is re-read from the database on each request, so a deactivated account loses access
+  at once;
+- signing in clears the session before storing the user id (no session fixation);
+- every sign-in attempt and every sign-out is audited, while the person signing in only ever
+  learns "Sign-in failed" (never whether the account exists or is locked).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response as BaseResponse
+
+from foi_core.accounts import LoginRefused, authenticate
+from foi_core.audit import Outcome, record
+from foi_core.db import transaction
+from foi_core.models import Role, User
+from indexer.queries import Principal
+
+if TYPE_CHECKING:
+    from search_app.app import AppServices
+
+P = ParamSpec("P")
+R = TypeVar("R")
+V = TypeVar("V", bound=Callable[..., Any])
+
+SERVICES_KEY = "foi"
+_PUBLIC_MARK = "foi_public"
+_USER_ID = "user_id"
+# Longest username accounts.py accepts; longer input cannot match and is cut for the audit log.
+_MAX_USERNAME = 150
+_SEES_EVERYTHING = frozenset({Role.FOI_OFFICER, Role.RECORDS_MANAGER, Role.ADMIN})
+
+bp = Blueprint("auth", __name__)
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """The signed-in user, detached from the database session that loaded it."""
+
+    id: int
+    username: str
+    role: str
+    sids: tuple[str, ...]
+
+    def principal(self) -> Principal:
+        # Unknown roles fall to the restricted side: only the roles named here see everything.
+        return Principal(self.username, self.sids, self.role in _SEES_EVERYTHING)
+
+
+def services() -> AppServices:
+    return cast("AppServices", current_app.extensions[SERVICES_KEY])
+
+
+def current_user() -> CurrentUser | None:
+    return cast("CurrentUser | None", g.get("user"))
+
+
+def signed_in_user() -> CurrentUser:
+    """The current user, for views that run only after sign-in has been enforced."""
+    user = current_user()
+    if user is None:
+        abort(_deny())
+    return user
+
+
+def public(view: V) -> V:
+    """Mark a view as reachable without signing in. Keep the list short: login and health."""
+    setattr(view, _PUBLIC_MARK, True)
+    return view
+
+
+def login_required(view: Callable[P, R]) -> Callable[P, R]:
+    """Explicit form of the app-wide rule, for views that must never be made public."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        signed_in_user()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def require_role(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Allow a view only to signed-in users holding one of `roles` (others get 403)."""
+    allowed = frozenset(roles)
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if signed_in_user().role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(require_sign_in)
+    app.context_processor(lambda: {"current_user": current_user()})
+
+
+def require_sign_in() -> ResponseReturnValue | None:
+    g.user = _load_user()
+    if g.user is not None or _is_public(request.endpoint):
+        return None
+    return _deny()
+
+
+def _load_user() -> CurrentUser | None:
+    user_id = session.get(_USER_ID)
+    if user_id is None:
+        return None
+    found: CurrentUser | None = None
+    if isinstance(user_id, int):
+        with services().sessions() as db:
+            user = db.get(User, user_id)
+            if user is not None and user.active:
+                found = CurrentUser(user.id, user.username, user.role, tuple(user.sids or ()))
+    if found is None:
+        session.clear()
+    return found
+
+
+def _is_public(endpoint: str | None) -> bool:
+    # No endpoint means routing failed (404/405): anonymous callers learn nothing from those.
+    if endpoint is None:
+        return False
+    if endpoint == "static":
+        return True
+    view = current_app.view_functions.get(endpoint)
+    return bool(getattr(view, _PUBLIC_MARK, False))
+
+
+def _deny() -> BaseResponse:
+    """Anonymous: browsers are sent to sign in; API clients asking for JSON get 401."""
+    accept = request.accept_mimetypes
+    if accept["application/json"] > accept["text/html"]:
+        response = jsonify(error="sign-in required")
+        response.status_code = 401
+        return response
+    target = _safe_next(request.full_path.rstrip("?")) if request.method == "GET" else ""
+    return redirect(url_for("auth.login", next=target or None))
+
+
+def _safe_next(target: str) -> str:
+    """`target` if it is a path on this site, else "" (no open redirects)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return ""
+    # Browsers drop tabs and newlines from URLs, so "/\t/evil" would become "//evil".
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return ""
+    parts = urlsplit(target)
+    return "" if parts.scheme or parts.netloc else target
+
+
+def _client_ip() -> str:
+    return request.remote_addr or ""
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> ResponseReturnValue:
+    next_url = _safe_next(request.values.get("next", ""))
+    if request.method == "GET":
+        if current_user() is not None:
+            return redirect(next_url or url_for("search.index"))
+        return render_template("login.html", username="", failed=False, next_url=next_url)
+
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    claimed = username[:_MAX_USERNAME]
+    user_id: int | None = None
+    # One transaction for the check and its audit entry: the failure counter that drives the
+    # lockout must be committed even though sign-in failed.
+    with transaction(services().sessions) as db:
+        try:
+            user = authenticate(db, username, password)
+        except LoginRefused as refused:
+            record(
+                db,
+                actor="anonymous",
+                action="login",
+                target=claimed,
+                ip=_client_ip(),
+                outcome=Outcome.DENIED,
+                details={"reason": refused.reason},
+            )
+        else:
+            record(
+                db,
+                actor=user.username,
+                action="login",
+                target=user.username,
+                ip=_client_ip(),
+                outcome=Outcome.OK,
+            )
+            user_id = user.id
+    if user_id is None:
+        page = render_template("login.html", username=claimed, failed=True, next_url=next_url)
+        return page, 401
+    session.clear()
+    session[_USER_ID] = user_id
+    return redirect(next_url or url_for("search.index"))
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    user = signed_in_user()
+    with transaction(services().sessions) as db:
+        record(db, actor=user.username, action="logout", target=user.username, ip=_client_ip())
+    session.clear()
+    flash("You have signed out.")
+    return redirect(url_for("auth.login"))
