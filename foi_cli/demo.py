@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
+from pathlib import Path
 
 import click
 from sqlalchemy import select
@@ -88,7 +90,9 @@ def demo_command(settings: Settings, serve: bool, port: int) -> None:
 
 
 def _serve(port: int) -> None:
-    gunicorn = shutil.which("gunicorn")
+    # Next to this interpreter first: the venv's bin folder is often not on PATH.
+    beside = Path(sys.executable).with_name("gunicorn")
+    gunicorn = str(beside) if beside.exists() else shutil.which("gunicorn")
     if gunicorn is None:
         raise click.ClickException("gunicorn not found: reinstall with `make install`")
     click.echo(f"serving on http://127.0.0.1:{port} (Ctrl-C stops)")

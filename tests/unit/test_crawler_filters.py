@@ -190,7 +190,7 @@ def _ace(sid: str, mask: int, *, allow: bool = True, flags: int = 0) -> Any:
 
 
 def _callback_deny(sid: str, mask: int) -> bytes:
-    body = _sid(sid).pack() + b"artx\x00\x00\x00\x00"  # condition data follows the SID
+    body = bytes(_sid(sid).pack()) + b"artx\x00\x00\x00\x00"  # condition data follows the SID
     return struct.pack("<BBHI", 0x0A, 0, 8 + len(body), mask) + body
 
 
