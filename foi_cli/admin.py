@@ -16,6 +16,7 @@ from foi_core.db import transaction
 from foi_core.migrate import upgrade
 from foi_core.models import AuditEvent
 from foi_core.settings import Settings
+from foi_core.tokens import create_token
 
 
 @click.group("db")
@@ -68,6 +69,28 @@ def users_add(
     click.echo(f"created {role} {username}")
     if generated:
         click.echo(f"password (shown once): {password}")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """API tokens for the JSON API (/api/v1)."""
+
+
+@tokens_group.command("create")
+@click.argument("username")
+@click.option("--name", default="api", show_default=True, help="A label for the token.")
+@click.pass_obj
+def tokens_create(settings: Settings, username: str, name: str) -> None:
+    """Create a bearer token for USERNAME; it is printed once and stored only as a hash."""
+    runtime = Runtime(settings)
+    try:
+        with transaction(runtime.sessions) as session:
+            token = create_token(session, username, name)
+            audit.record(session, actor="cli", action="token.create", target=username,
+                         details={"name": name})
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"token for {username} (shown once): {token}")
 
 
 @click.group("audit")

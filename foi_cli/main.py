@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from foi_cli.admin import audit_group, db_group, users_group
+from foi_cli.admin import audit_group, db_group, tokens_group, users_group
 from foi_cli.crawl import crawl_command, sources_group
 from foi_cli.deadline import deadline_command
 from foi_cli.demo import demo_command, serve_command
 from foi_cli.stack import stack_group
+from foi_cli.worker import worker_command
 from foi_core.settings import Settings, SettingsError
 
 
@@ -26,9 +27,11 @@ for command in (
     stack_group,
     db_group,
     users_group,
+    tokens_group,
     audit_group,
     sources_group,
     crawl_command,
+    worker_command,
     demo_command,
     serve_command,
     deadline_command,

@@ -76,6 +76,15 @@ class Settings:
     smb_read_bytes: int = 1024 * 1024
     # Files read, extracted and indexed at once by an in-process crawl.
     crawl_workers: int = 4
+    # Processes per `foi worker`; None means Celery's default (one per CPU core).
+    worker_concurrency: int | None = None
+    # Celery queue that crawl tasks are sent to and `foi worker` consumes.
+    task_queue: str = "foi-crawl"
+    # Files per Celery task: the walker enqueues batches of this size.
+    task_batch_files: int = 25
+    # Hard time limit of one batch task (the soft limit comes 10% earlier); a broker message
+    # taken by a worker that died is redelivered after twice this.
+    task_time_limit_s: int = 1800
     # Local demo/test share served by `foi stack up`.
     samba_port: int = 4445
     samba_user: str = "foidemo"
@@ -141,6 +150,7 @@ _STRINGS = {
     "index_prefix": "FOI_INDEX_PREFIX",
     "tika_url": "FOI_TIKA_URL",
     "broker_url": "FOI_BROKER_URL",
+    "task_queue": "FOI_TASK_QUEUE",
     "redis_url": "FOI_REDIS_URL",
     "secret_key": "FOI_SECRET_KEY",
     "samba_user": "FOI_SAMBA_USER",
@@ -152,6 +162,9 @@ _INTS = {
     "max_extracted_chars": "FOI_MAX_EXTRACTED_CHARS",
     "smb_read_bytes": "FOI_SMB_READ_BYTES",
     "crawl_workers": "FOI_CRAWL_WORKERS",
+    "worker_concurrency": "FOI_WORKER_CONCURRENCY",
+    "task_batch_files": "FOI_TASK_BATCH_FILES",
+    "task_time_limit_s": "FOI_TASK_TIME_LIMIT",
     "samba_port": "FOI_SAMBA_PORT",
     "postgres_port": "FOI_POSTGRES_PORT",
 }

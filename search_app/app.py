@@ -27,7 +27,8 @@ from foi_core.clients import build_elasticsearch
 from foi_core.db import build_engine, session_factory
 from foi_core.settings import Settings
 from indexer.lifecycle import IndexNames
-from search_app import auth, search, security
+from search_app import auth, documents, search, security
+from search_app.shares import ShareProvider
 
 # Signed session cookies are refused after this long: a working day, then sign in again.
 SESSION_LIFETIME = timedelta(hours=8)
@@ -45,6 +46,7 @@ class AppServices:
     sessions: sessionmaker[Session]
     es: Elasticsearch
     index: IndexNames
+    shares: ShareProvider
 
 
 class SecretKeyError(RuntimeError):
@@ -63,12 +65,14 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     engine = build_engine(settings)
+    sessions = session_factory(engine)
     app.extensions[auth.SERVICES_KEY] = AppServices(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         es=build_elasticsearch(settings) if es is None else es,
         index=IndexNames(settings.index_prefix),
+        shares=ShareProvider(sessions, settings.smb_read_bytes),
     )
     # Order matters: the sign-in check runs before the CSRF check, so an anonymous request is
     # sent to sign in rather than told its (absent) form token is wrong.
@@ -77,6 +81,7 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
     security.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(documents.bp)
     app.add_url_rule("/healthz", "healthz", auth.public(_healthz))
     app.register_error_handler(HTTPException, _http_error)
     return app

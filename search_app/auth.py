@@ -54,6 +54,9 @@ _USER_ID = "user_id"
 # Longest username accounts.py accepts; longer input cannot match and is cut for the audit log.
 _MAX_USERNAME = 150
 _SEES_EVERYTHING = frozenset({Role.FOI_OFFICER, Role.RECORDS_MANAGER, Role.ADMIN})
+# Every signed-in Windows user's token carries Everyone and Authenticated Users, so a share
+# readable by either is readable by every member of staff.
+WELL_KNOWN_SIDS = ("S-1-1-0", "S-1-5-11")
 
 bp = Blueprint("auth", __name__)
 
@@ -69,7 +72,8 @@ class CurrentUser:
 
     def principal(self) -> Principal:
         # Unknown roles fall to the restricted side: only the roles named here see everything.
-        return Principal(self.username, self.sids, self.role in _SEES_EVERYTHING)
+        sids = tuple(dict.fromkeys((*self.sids, *WELL_KNOWN_SIDS)))
+        return Principal(self.username, sids, self.role in _SEES_EVERYTHING)
 
 
 def services() -> AppServices:

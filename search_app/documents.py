@@ -1,0 +1,119 @@
+"""The document page and the download of originals, both trimmed and audited.
+
+A document a user may not see answers 404, exactly like one that does not exist. Staff who see
+everything (FOI officers, records managers, admins) reach documents their own SIDs would not
+allow; each such view or download is audited with outcome "override".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from elasticsearch import ApiError, TransportError
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask.typing import ResponseReturnValue
+
+from foi_core.audit import Outcome, record
+from foi_core.db import transaction
+from indexer import records
+from search_app.auth import CurrentUser, services, signed_in_user
+from search_app.shares import ShareProvider, SourceUnavailable
+
+bp = Blueprint("documents", __name__)
+_DOC_ID = re.compile(r"^[0-9a-f]{40}$")
+
+
+def shares() -> ShareProvider:
+    return services().shares
+
+
+def _audit(user: CurrentUser, action: str, doc_id: str, outcome: str, **details: Any) -> None:
+    with transaction(services().sessions) as session:
+        record(
+            session,
+            actor=user.username,
+            action=action,
+            target=doc_id,
+            ip=request.remote_addr or "",
+            outcome=outcome,
+            details=details,
+        )
+
+
+def load_visible(doc_id: str, user: CurrentUser, action: str) -> tuple[dict[str, Any], str]:
+    """The document and the audit outcome for this access (ok or override); 404 if hidden."""
+    if not _DOC_ID.match(doc_id):
+        abort(404)
+    principal = user.principal()
+    try:
+        doc = records.get_document(services().es, services().index.read_alias, doc_id, principal)
+    except (ApiError, TransportError):
+        abort(503)
+    if doc is None:
+        _audit(user, action, doc_id, Outcome.DENIED, reason="not found or not permitted")
+        abort(404)
+    own = records.visible_to_own_sids(doc, user.principal().sids)
+    return doc, Outcome.OK if own else Outcome.OVERRIDE
+
+
+@bp.get("/documents/<doc_id>")
+def view(doc_id: str) -> ResponseReturnValue:
+    user = signed_in_user()
+    doc, outcome = load_visible(doc_id, user, "view")
+    page = request.args.get("page", "1")
+    page_number = int(page) if page.isdigit() else 1
+    es, alias, principal = services().es, services().index.read_alias, user.principal()
+    text = records.text_page(es, alias, doc_id, principal, page_number)
+    _audit(user, "view", doc_id, outcome, path=doc.get("path"), source=doc.get("source"))
+    return render_template(
+        "document.html",
+        doc=doc,
+        text=text,
+        override=outcome == Outcome.OVERRIDE,
+        container=records.container(es, alias, doc, principal),
+        children=records.children(es, alias, doc, principal),
+        duplicates=records.duplicates(es, alias, doc, principal),
+        similar=records.more_like_this(es, alias, doc, principal),
+    )
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266 header: an ASCII fallback plus the exact UTF-8 name."""
+    fallback = re.sub(r"[^A-Za-z0-9._ -]", "_", filename) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def download_response(doc: dict[str, Any]) -> Response:
+    """Stream the original from its share; never the whole file in memory."""
+    if doc.get("kind") != "file":
+        abort(409, description="This is part of another file: download the containing file.")
+    try:
+        chunks = shares().stream(str(doc["source"]), str(doc["path"]))
+    except SourceUnavailable:
+        abort(502, description="The file could not be read from its share just now.")
+    response = Response(
+        stream_with_context(chunks),
+        mimetype=str(doc.get("mime_type") or "application/octet-stream"),
+    )
+    response.headers["Content-Disposition"] = content_disposition(str(doc["filename"]))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/documents/<doc_id>/download")
+def download(doc_id: str) -> ResponseReturnValue:
+    user = signed_in_user()
+    doc, outcome = load_visible(doc_id, user, "download")
+    response = download_response(doc)
+    _audit(
+        user,
+        "download",
+        doc_id,
+        outcome,
+        path=doc.get("path"),
+        source=doc.get("source"),
+        sha256=doc.get("sha256"),
+    )
+    return response

@@ -1,0 +1,219 @@
+"""Document page and download against the real stack: files crawled from Samba with their
+real NTFS ACLs, trimming by every route, overrides audited, downloads hash-identical."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from elasticsearch import Elasticsearch
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from crawler.smb import ShareLocation, SmbShare
+from devstack.stack import LocalStack
+from foi_core.accounts import create_user
+from foi_core.db import build_engine, session_factory, transaction
+from foi_core.migrate import upgrade
+from foi_core.models import AuditEvent
+from foi_core.settings import Settings
+from foi_core.sources import add_source
+from indexer.documents import file_doc_id
+from indexer.extract import ExtractOptions, TikaExtractor
+from indexer.lifecycle import IndexNames, ensure_index
+from indexer.pipeline import CrawlPipeline
+from indexer.processor import FileProcessor
+from search_app import create_app
+
+PASSWORD = "correct horse battery staple"
+CLERK_SID = "S-1-5-21-77-88-99-4444"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PUBLIC_ID = file_doc_id("hr", "Public/Parking permits – notice.txt")
+SECRET_ID = file_doc_id("hr", "Private/Disciplinary hearing.txt")
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """A folder with a public and a private file, crawled into a fresh index and database."""
+    settings = Settings.from_env()
+    stack = LocalStack(settings)
+    if not all(s.healthy for s in stack.status()):
+        pytest.fail("services down — run `foi stack up`", pytrace=False)
+    tmp = tmp_path_factory.mktemp("docs")
+    prefix = f"test-docs-{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        **{
+            **settings.__dict__,
+            "state_dir": tmp,
+            "index_prefix": prefix,
+            "database_url": f"sqlite:///{tmp / 'app.db'}",
+            "secure_cookies": False,
+        }
+    )
+    folder = f"docs-{uuid.uuid4().hex[:8]}"
+    local = stack.samba.share_path("test") / folder
+    owner = shutil.chown
+    (local / "Public").mkdir(parents=True)
+    (local / "Private").mkdir(parents=True)
+    public = local / "Public" / "Parking permits – notice.txt"
+    public.write_text("Residents parking permits scheme consultation zebra notice.\n" * 50)
+    secret = local / "Private" / "Disciplinary hearing.txt"
+    secret.write_text("Confidential disciplinary hearing outcome zebra memorandum.\n")
+    for path in [local, local / "Public", local / "Private", public, secret]:
+        owner(path, stack.samba.user, stack.samba.user)
+    public.chmod(0o664)  # "other" may read: Samba grants Everyone (S-1-1-0)
+    secret.chmod(0o660)  # no Everyone ACE: only the owner and group SIDs
+    (local / "Private").chmod(0o770)
+
+    engine = build_engine(settings)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    secret_file = stack.paths.secrets / "samba_password"
+    with transaction(sessions) as session:
+        add_source(
+            session,
+            name="hr",
+            server="127.0.0.1",
+            port=stack.samba.port,
+            share="test",
+            root=folder,
+            username=stack.samba.user,
+            credential_ref=f"file:{secret_file}",
+        )
+        create_user(session, "clerk", "front_office", PASSWORD, [CLERK_SID])
+        create_user(session, "olive", "foi_officer", PASSWORD)
+    es = Elasticsearch(settings.elasticsearch_url)
+    names = IndexNames(prefix)
+    ensure_index(es, names)
+    share = SmbShare(
+        ShareLocation("127.0.0.1", stack.samba.port, "test", folder),
+        stack.samba.user,
+        stack.samba.password,
+    )
+    processor = FileProcessor(
+        source="hr",
+        share=share,
+        es=es,
+        names=names,
+        extractor=TikaExtractor(settings.tika_url, ExtractOptions(60, 100_000, False)),
+        sessions=sessions,
+        max_file_bytes=10 * 1024 * 1024,
+    )
+    counts = CrawlPipeline(processor=processor, sessions=sessions).run()
+    assert counts.by_status == {"ok": 2}
+    es.indices.refresh(index=names.read_alias)
+    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (public, secret)}
+    yield settings, hashes
+    from indexer.lifecycle import drop_all
+
+    drop_all(es, names)
+    for path in local.rglob("*"):
+        path.chmod(0o770 if path.is_dir() else 0o660)
+    shutil.rmtree(local)
+
+
+@pytest.fixture
+def app(crawled: tuple[Settings, dict[str, str]]) -> Flask:
+    return create_app(crawled[0])
+
+
+def _sign_in(client: FlaskClient, username: str) -> None:
+    token = _CSRF.search(client.get("/login").get_data(as_text=True))
+    assert token
+    response = client.post(
+        "/login", data={"csrf_token": token.group(1), "username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+
+
+def _results(client: FlaskClient, query: str) -> str:
+    return client.get("/", query_string={"q": query}).get_data(as_text=True)
+
+
+def _audit(app: Flask, action: str) -> list[AuditEvent]:
+    with app.extensions["foi"].sessions() as session:
+        return list(
+            session.execute(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+            ).scalars()
+        )
+
+
+def test_front_office_cannot_reach_a_document_their_acl_excludes(app: Flask) -> None:
+    officer, clerk = app.test_client(), app.test_client()
+    _sign_in(officer, "olive")
+    _sign_in(clerk, "clerk")
+    assert "Disciplinary" in _results(officer, "zebra")
+    listed = _results(clerk, "zebra")
+    assert "Parking permits" in listed and "Disciplinary" not in listed
+    hidden = SECRET_ID
+    for url in (f"/documents/{hidden}", f"/documents/{hidden}/download"):
+        response = clerk.get(url)
+        assert response.status_code == 404
+        assert "Disciplinary" not in response.get_data(as_text=True)
+    # "More like this" on the visible document never offers the hidden one.
+    page = clerk.get(f"/documents/{PUBLIC_ID}").get_data(as_text=True)
+    assert hidden not in page and "Disciplinary" not in page
+    assert any(e.outcome == "denied" and e.target == hidden for e in _audit(app, "view"))
+
+
+def test_officer_override_is_audited_and_download_matches_the_share(
+    app: Flask, crawled: tuple[Settings, dict[str, str]]
+) -> None:
+    officer = app.test_client()
+    _sign_in(officer, "olive")
+    hidden = SECRET_ID
+    page = officer.get(f"/documents/{hidden}")
+    assert page.status_code == 200 and "recorded in the audit log" in page.get_data(as_text=True)
+    download = officer.get(f"/documents/{hidden}/download")
+    assert download.status_code == 200
+    body = b"".join(download.response)  # type: ignore[arg-type]
+    assert hashlib.sha256(body).hexdigest() == crawled[1]["Disciplinary hearing.txt"]
+    assert "Disciplinary hearing.txt" in download.headers["Content-Disposition"]
+    downloads = [e.outcome for e in _audit(app, "download") if e.actor == "olive"]
+    assert downloads == ["override"]
+    assert any(e.outcome == "override" and e.target == hidden for e in _audit(app, "view"))
+
+
+def test_public_file_downloads_with_its_unicode_name(
+    app: Flask, crawled: tuple[Settings, dict[str, str]]
+) -> None:
+    clerk = app.test_client()
+    _sign_in(clerk, "clerk")
+    doc_id = PUBLIC_ID
+    response = clerk.get(f"/documents/{doc_id}/download")
+    body = b"".join(response.response)  # type: ignore[arg-type]
+    assert hashlib.sha256(body).hexdigest() == crawled[1]["Parking permits – notice.txt"]
+    disposition = response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''Parking%20permits%20%E2%80%93%20notice.txt" in disposition
+    assert [
+        e.outcome for e in _audit(app, "download") if e.actor == "clerk" and e.target == doc_id
+    ] == ["ok"]
+
+
+@pytest.mark.parametrize(
+    "doc_id",
+    [
+        "..%2F..%2F..%2Fetc%2Fpasswd",
+        "../../etc/passwd",
+        "0" * 40,
+        "A" * 40,
+        "%5C%5C127.0.0.1%5Ctest%5Csecret.txt",
+    ],
+)
+def test_download_cannot_be_pointed_at_other_files(app: Flask, doc_id: str) -> None:
+    officer = app.test_client()
+    _sign_in(officer, "olive")
+    assert officer.get(f"/documents/{doc_id}/download").status_code == 404
+    assert officer.get(f"/documents/{doc_id}").status_code == 404
+
+
+def test_documents_need_sign_in(app: Flask) -> None:
+    anonymous = app.test_client()
+    response = anonymous.get(f"/documents/{'0' * 40}/download")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
