@@ -56,7 +56,7 @@ def test_no_patterns_select_everything(path: str) -> None:
         ("[[]draft].docx", "[draft].docx", True),
         ("*.PDF", "report.pdf", True),  # Windows shares ignore case, so do the globs
         ("finance/**", "FINANCE/Report.PDF", True),
-        ("Café – résumé ü.docx", "café – RÉSUMÉ Ü.docx", True),  # noqa: RUF001
+        ("Café – résumé ü.docx", "café – RÉSUMÉ Ü.docx", True),
         ("📁 */*.txt", "📁 notes/😀.txt", True),
         ("Finance\\**\\*.pdf", "Finance/2024/report.pdf", True),  # Windows-style separators
         ("/Finance/*.pdf", "Finance/report.pdf", True),  # a leading slash means the root
