@@ -132,6 +132,21 @@ class Settings:
             kwargs["corpus_dir"] = Path(corpus).expanduser().resolve()
         return cls(**kwargs)  # type: ignore[arg-type]
 
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes `from_env` rebuild these settings (for child processes,
+        such as a crawl started from the web app). Holds secrets: never log it."""
+        env = {"FOI_STATE_DIR": str(self.state_dir)}
+        for attr, var in {**_STRINGS, **_INTS}.items():
+            value = getattr(self, attr)
+            if value is not None:
+                env[var] = str(value)
+        for attr, var in _BOOLS.items():
+            env[var] = "true" if getattr(self, attr) else "false"
+        env["FOI_TIKA_TIMEOUT"] = repr(self.tika_timeout_s)
+        if self.corpus_dir is not None:
+            env["FOI_CORPUS_DIR"] = str(self.corpus_dir)
+        return env
+
     def redacted(self) -> dict[str, str]:
         """Settings as strings with secrets masked, safe for logs and status pages."""
         shown: dict[str, str] = {}

@@ -49,3 +49,16 @@ def test_readme_documents_every_environment_variable() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     missing = [name for name in ENVIRONMENT_VARIABLES if f"`{name}`" not in readme]
     assert not missing, f"README lacks: {missing}"
+
+
+def test_to_env_round_trips(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "FOI_STATE_DIR": str(tmp_path),
+            "FOI_OCR_ENABLED": "no",
+            "FOI_CRAWL_WORKERS": "3",
+            "FOI_TIKA_TIMEOUT": "7.5",
+            "FOI_BROKER_URL": "redis://127.0.0.1:6380/2",
+        }
+    )
+    assert Settings.from_env(settings.to_env()) == settings
