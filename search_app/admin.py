@@ -238,6 +238,8 @@ def crawl_rerun(name: str) -> ResponseReturnValue:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            # The child rebuilds exactly this app's settings (database, index, services).
+            env={**os.environ, **services().settings.to_env()},
         )
     _audit_self("crawl.start", {"source": name})
     flash(f"Crawl of {name} started.")
