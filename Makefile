@@ -15,7 +15,7 @@ run: install
 
 # The README's test command: everything up, then lint, types and the whole suite.
 test: install
-	$(FOI) stack up
+	$(FOI) stack up --test-tools
 	$(MAKE) lint
 	$(VENV)/bin/pytest
 

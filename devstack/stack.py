@@ -16,6 +16,8 @@ from devstack.tika import TikaService
 from foi_core.settings import Settings
 
 Report = Callable[[str], None]
+# Headless Chromium for the browser tests (Debian's build; no browser downloads at test time).
+TEST_TOOL_PACKAGES = ("chromium", "fonts-dejavu-core")
 
 # Slow starters first: Elasticsearch and Tika boot JVMs while the others start.
 _HEALTH_TIMEOUT_S = {"elasticsearch": 180.0, "tika": 120.0}
@@ -71,11 +73,13 @@ class LocalStack:
     def services(self) -> list[Service]:
         return [self.elasticsearch, self.tika, self.samba, self.redis, self.postgres]
 
-    def up(self, report: Report = print) -> list[ServiceStatus]:
+    def up(self, report: Report = print, *, test_tools: bool = False) -> list[ServiceStatus]:
+        """Install and start everything; `test_tools` adds what the browser tests drive."""
         started = time.monotonic()
         self.paths.ensure()
         services = self.services()
-        ensure_packages([pkg for s in services for pkg in s.system_packages()], report)
+        extra = TEST_TOOL_PACKAGES if test_tools else ()
+        ensure_packages([*(p for s in services for p in s.system_packages()), *extra], report)
         for service in services:
             report(f"{service.name}: installing")
             service.install()

@@ -22,11 +22,14 @@ def stack_group() -> None:
 
 
 @stack_group.command("up")
+@click.option("--test-tools", is_flag=True, help="Also install headless Chromium for tests.")
 @click.pass_obj
-def up(settings: Settings) -> None:
+def up(settings: Settings, test_tools: bool) -> None:
     """Install what is missing and start every service on loopback (idempotent)."""
     try:
-        statuses = LocalStack(settings).up(report=lambda line: click.echo(f"  {line}"))
+        statuses = LocalStack(settings).up(
+            report=lambda line: click.echo(f"  {line}"), test_tools=test_tools
+        )
     except MissingPrerequisite as exc:
         raise click.ClickException(str(exc)) from None
     except ServiceFailed as exc:
