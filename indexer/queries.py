@@ -1,26 +1,44 @@
 """Query building and execution. Every search goes through `base_query`, which applies the
-access-control trimming, so no search can forget it."""
+access-control trimming, so no search can forget it: the hits, the total, the facet counts and
+the "N copies" counts are all computed inside that trimmed query.
+
+Paging is by `search_after` on a total order (the chosen sort, then `doc_id`), carried between
+requests as an opaque `PageCursor` token. Identical copies can be folded into one result: the
+first of a set of byte-identical files (same sha256) in the page order stands for the rest and
+carries their number. Elasticsearch's `collapse` cannot be used for this: it refuses
+`search_after` unless the sort is the collapse field itself, and it would put every document
+without a hash (embedded documents, files that could not be read) into one group.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import binascii
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
-# Fields the search box may reach. Users never name arbitrary fields (no query_string).
-SEARCH_FIELDS = (
-    "title^3",
-    "filename.text^2",
-    "email_subject^2",
-    "content",
-    "authors.text",
-    "path.text",
-)
-# simple_query_string never raises on malformed input, and these flags exclude regexes.
-_FLAGS = "AND|OR|NOT|PHRASE|PREFIX|FUZZY|PRECEDENCE|WHITESPACE|ESCAPE|NEAR|SLOP"
+from indexer.facets import Facets, FacetSelection, aggregations, post_filter, read_facets
+from indexer.querydsl import TEXT_FIELDS, compile_query
+from indexer.querylang import parse
+
+# Fields free text reaches. Users never name arbitrary fields (see indexer.querylang).
+SEARCH_FIELDS = TEXT_FIELDS
 HIGHLIGHT_FIELDS = ("content", "content.exact", "title", "email_subject")
+# Empty files all share this hash without being copies of one another.
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+# Folding copies may skip results; a page stops looking after this many fetches.
+MAX_FOLD_FETCHES = 5
+_MAX_CURSOR_CHARS = 600
+_CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+_LONG = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -67,34 +85,123 @@ def base_query(
 
 
 def text_query(text: str) -> dict[str, Any]:
+    """The search box's text as a query (see indexer.querylang); raises QuerySyntaxError."""
+    node = parse(text)
+    return compile_query(node) if node is not None else {"match_all": {}}
+
+
+class Sort(StrEnum):
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+    OLDEST = "oldest"
+
+
+def sort_clauses(sort: Sort, *, reverse: bool = False) -> list[dict[str, Any]]:
+    """The sort, made total by `doc_id`. `reverse` walks the same order backwards (for the
+    previous page): documents without a modified date stay after every dated one."""
+    ascending = (sort is Sort.OLDEST) != reverse
+    tiebreak = {"doc_id": "desc" if reverse else "asc"}
+    if sort is Sort.RELEVANCE:
+        return [{"_score": "asc" if reverse else "desc"}, tiebreak]
+    modified = {
+        "order": "asc" if ascending else "desc",
+        "missing": "_first" if reverse else "_last",
+    }
+    return [{"modified": modified}, tiebreak]
+
+
+class InvalidCursor(ValueError):
+    """A page link was altered or belongs to another sort: start the search again."""
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Where a page starts: after (or, for `before`, just before) one result's sort values.
+
+    The token is base64 JSON, validated on the way in rather than signed: it only positions
+    the reader within their own ACL-trimmed results, so a forged one gains nothing, and
+    validation keeps anything malformed from reaching Elasticsearch.
+    """
+
+    sort: Sort
+    values: tuple[float | int | str, ...]
+    before: bool = False
+
+    def token(self) -> str:
+        payload = {"s": self.sort.value, "d": "b" if self.before else "a", "v": list(self.values)}
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    @classmethod
+    def from_token(cls, token: str, sort: Sort) -> PageCursor:
+        if len(token) > _MAX_CURSOR_CHARS or not _CURSOR_CHARS.fullmatch(token):
+            raise InvalidCursor("malformed token")
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            data = json.loads(raw, parse_constant=_refuse_constant)
+        except (ValueError, binascii.Error) as exc:
+            raise InvalidCursor("undecodable token") from exc
+        if not isinstance(data, dict) or set(data) != {"s", "d", "v"}:
+            raise InvalidCursor("unexpected shape")
+        values = data["v"]
+        if data["s"] != sort.value or data["d"] not in ("a", "b"):
+            raise InvalidCursor("another sort")
+        if not isinstance(values, list) or len(values) != 2:
+            raise InvalidCursor("unexpected values")
+        key, doc_id = values
+        if not isinstance(doc_id, str) or not 0 < len(doc_id) <= 128:
+            raise InvalidCursor("unexpected document id")
+        if sort is Sort.RELEVANCE:
+            if isinstance(key, bool) or not isinstance(key, int | float) or not math.isfinite(key):
+                raise InvalidCursor("unexpected score")
+        elif isinstance(key, bool) or not isinstance(key, int) or not _LONG[0] <= key <= _LONG[1]:
+            raise InvalidCursor("unexpected date")
+        return cls(sort, (key, doc_id), before=data["d"] == "b")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _highlight() -> dict[str, Any]:
     return {
-        "simple_query_string": {
-            "query": text,
-            "fields": list(SEARCH_FIELDS),
-            "default_operator": "and",
-            "flags": _FLAGS,
-            # Quoted phrases match the unstemmed subfield: "planning application" is exact.
-            "quote_field_suffix": ".exact",
-        }
+        "encoder": "html",
+        "pre_tags": ["<mark>"],
+        "post_tags": ["</mark>"],
+        "fields": {f: {"number_of_fragments": 3, "fragment_size": 160} for f in HIGHLIGHT_FIELDS},
     }
 
 
-def search_body(text: str, principal: Principal, *, size: int = 20) -> dict[str, Any]:
+def search_body(
+    text: str,
+    principal: Principal,
+    *,
+    size: int = 20,
+    selection: FacetSelection | None = None,
+    sort: Sort = Sort.RELEVANCE,
+    cursor: PageCursor | None = None,
+    facets: bool = False,
+) -> dict[str, Any]:
+    """One search request. Facet choices narrow the hits through `post_filter`; the ACL trim
+    stays in `query`, so it also bounds the facet counts."""
+    selection = selection or FacetSelection()
     must = [text_query(text)] if text.strip() else []
-    return {
+    body: dict[str, Any] = {
         "query": base_query(principal, must),
         "size": size,
         "track_total_hits": True,
+        "sort": sort_clauses(sort, reverse=cursor is not None and cursor.before),
         "_source": {"excludes": ["content"]},
-        "highlight": {
-            "encoder": "html",
-            "pre_tags": ["<mark>"],
-            "post_tags": ["</mark>"],
-            "fields": {
-                f: {"number_of_fragments": 3, "fragment_size": 160} for f in HIGHLIGHT_FIELDS
-            },
-        },
+        "highlight": _highlight(),
     }
+    if cursor is not None:
+        body["search_after"] = list(cursor.values)
+    narrowed = post_filter(selection)
+    if narrowed is not None:
+        body["post_filter"] = narrowed
+    if facets:
+        body["aggs"] = aggregations(selection)
+    return body
 
 
 @dataclass(frozen=True)
@@ -103,22 +210,159 @@ class Hit:
     source: dict[str, Any]
     highlights: tuple[str, ...]
     score: float | None
+    # How many results hold these exact bytes, this one included (1 unless copies are folded).
+    copies: int = 1
+    sort: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
 class SearchResult:
     total: int
     hits: tuple[Hit, ...] = field(default_factory=tuple)
+    facets: Facets | None = None
+    next_page: PageCursor | None = None
+    previous_page: PageCursor | None = None
 
 
 def search(
-    es: Elasticsearch, alias: str, text: str, principal: Principal, *, size: int = 20
+    es: Elasticsearch,
+    alias: str,
+    text: str,
+    principal: Principal,
+    *,
+    size: int = 20,
+    selection: FacetSelection | None = None,
+    sort: Sort = Sort.RELEVANCE,
+    cursor: PageCursor | None = None,
+    facets: bool = False,
+    fold_copies: bool = False,
 ) -> SearchResult:
-    response = es.search(index=alias, **search_body(text, principal, size=size))
-    hits = []
-    for raw in response["hits"]["hits"]:
-        fragments: list[str] = []
-        for values in (raw.get("highlight") or {}).values():
-            fragments.extend(v for v in values if v not in fragments)
-        hits.append(Hit(raw["_id"], raw["_source"], tuple(fragments[:3]), raw.get("_score")))
-    return SearchResult(int(response["hits"]["total"]["value"]), tuple(hits))
+    """One page of results. Raises QuerySyntaxError for text the query language refuses.
+
+    `total` counts matching documents (copies included). With `fold_copies`, a page holds only
+    the first of each set of identical files, and `Hit.copies` says how many there are.
+    """
+    selection = selection or FacetSelection()
+    backwards = cursor is not None and cursor.before
+    body = search_body(
+        text, principal, selection=selection, sort=sort, cursor=cursor, facets=facets
+    )
+    batch = 2 * (size + 1) if fold_copies else size + 1
+    body["size"] = batch
+    kept: list[Hit] = []
+    first: Mapping[str, Any] | None = None
+    resume: Sequence[Any] | None = cursor.values if cursor else None
+    exhausted = False
+    for _ in range(MAX_FOLD_FETCHES if fold_copies else 1):
+        if resume is not None:
+            body["search_after"] = list(resume)
+        response = es.search(index=alias, **body).body
+        if first is None:
+            first = response
+            body.pop("aggs", None)
+            body["track_total_hits"] = False
+        raw_hits = response["hits"]["hits"]
+        groups = _copy_groups(es, alias, body, raw_hits, sort) if fold_copies else {}
+        for raw in raw_hits:
+            resume = raw["sort"]
+            hit = _hit(raw, groups, fold_copies)
+            if hit is not None:
+                kept.append(hit)
+                if len(kept) > size:
+                    break
+        exhausted = len(raw_hits) < batch
+        if len(kept) > size or exhausted:
+            break
+    assert first is not None
+    more = len(kept) > size or not exhausted
+    page = kept[:size]
+    if len(kept) > size:
+        resume = page[-1].sort
+    ahead = PageCursor(sort, tuple(resume), before=backwards) if more and resume else None
+    if backwards:
+        page.reverse()
+    behind = _cursor_back(sort, cursor, page, backwards)
+    return SearchResult(
+        total=int(first["hits"]["total"]["value"]),
+        hits=tuple(page),
+        facets=read_facets(first["aggregations"], selection) if facets else None,
+        next_page=behind if backwards else ahead,
+        previous_page=ahead if backwards else behind,
+    )
+
+
+def _cursor_back(
+    sort: Sort, cursor: PageCursor | None, page: list[Hit], backwards: bool
+) -> PageCursor | None:
+    """The cursor pointing the way we came: there is always something there, except at the
+    very start."""
+    if cursor is None:
+        return None
+    if not page:
+        return PageCursor(sort, cursor.values, before=not backwards)
+    edge = page[-1] if backwards else page[0]
+    return PageCursor(sort, edge.sort, before=not backwards)
+
+
+def _foldable(source: Mapping[str, Any]) -> str:
+    """The hash a file shares with its identical copies, or "" when it has none to share."""
+    sha = source.get("sha256") or ""
+    if source.get("kind") != "file" or not isinstance(sha, str) or sha == EMPTY_SHA256:
+        return ""
+    return sha
+
+
+def _copy_groups(
+    es: Elasticsearch, alias: str, body: Mapping[str, Any], raw_hits: Sequence[Any], sort: Sort
+) -> dict[str, tuple[str, int]]:
+    """For each hash among `raw_hits`: the first matching document in page order, and how many
+    match. Counted inside the same ACL-trimmed query and facet choices as the page."""
+    hashes = sorted({sha for raw in raw_hits if (sha := _foldable(raw["_source"]))})
+    if not hashes:
+        return {}
+    query = body["query"]["bool"]
+    narrowed = [body["post_filter"]] if "post_filter" in body else []
+    filters = [
+        *query["filter"],
+        *narrowed,
+        {"term": {"kind": "file"}},
+        {"terms": {"sha256": hashes}},
+    ]
+    response = es.search(
+        index=alias,
+        size=0,
+        track_total_hits=False,
+        query={"bool": {**query, "filter": filters}},
+        aggs={
+            "copies": {
+                "terms": {"field": "sha256", "include": hashes, "size": len(hashes)},
+                "aggs": {
+                    "first": {"top_hits": {"size": 1, "sort": sort_clauses(sort), "_source": False}}
+                },
+            }
+        },
+    )
+    groups: dict[str, tuple[str, int]] = {}
+    for bucket in response["aggregations"]["copies"]["buckets"]:
+        [top] = bucket["first"]["hits"]["hits"]
+        groups[str(bucket["key"])] = (str(top["_id"]), int(bucket["doc_count"]))
+    return groups
+
+
+def _hit(raw: Mapping[str, Any], groups: Mapping[str, tuple[str, int]], fold: bool) -> Hit | None:
+    copies = 1
+    if fold and (sha := _foldable(raw["_source"])) and sha in groups:
+        first_id, copies = groups[sha]
+        if first_id != raw["_id"]:
+            return None  # a later copy: its first copy stands for it
+    fragments: list[str] = []
+    for values in (raw.get("highlight") or {}).values():
+        fragments.extend(v for v in values if v not in fragments)
+    return Hit(
+        raw["_id"],
+        raw["_source"],
+        tuple(fragments[:3]),
+        raw.get("_score"),
+        copies,
+        tuple(raw.get("sort", ())),
+    )

@@ -27,7 +27,7 @@ from foi_core.clients import build_elasticsearch
 from foi_core.db import build_engine, session_factory
 from foi_core.settings import Settings
 from indexer.lifecycle import IndexNames
-from search_app import admin, auth, documents, search, security
+from search_app import admin, api, auth, documents, search, security
 from search_app.shares import ShareProvider
 
 # Signed session cookies are refused after this long: a working day, then sign in again.
@@ -77,12 +77,15 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
     # Order matters: the sign-in check runs before the CSRF check, so an anonymous request is
     # sent to sign in rather than told its (absent) form token is wrong.
     auth.init_app(app)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
+    # The API authenticates by bearer token only (never the session cookie): no CSRF exposure.
+    csrf.exempt(api.bp)
     security.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
     app.add_url_rule("/healthz", "healthz", auth.public(_healthz))
     app.register_error_handler(HTTPException, _http_error)
     return app

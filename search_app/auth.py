@@ -39,6 +39,7 @@ from foi_core.accounts import LoginRefused, authenticate
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import Role, User
+from foi_core.tokens import user_for_token
 from indexer.queries import Principal
 
 if TYPE_CHECKING:
@@ -130,11 +131,28 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"current_user": current_user()})
 
 
+API_PREFIX = "/api/v1/"
+
+
 def require_sign_in() -> ResponseReturnValue | None:
-    g.user = _load_user()
+    # The API takes bearer tokens only: a browser's session cookie never authenticates it, so
+    # cross-site requests cannot ride on a signed-in officer (the API has no CSRF tokens).
+    g.user = _load_token_user() if request.path.startswith(API_PREFIX) else _load_user()
     if g.user is not None or _is_public(request.endpoint):
         return None
     return _deny()
+
+
+def _load_token_user() -> CurrentUser | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    with transaction(services().sessions) as db:
+        user = user_for_token(db, token.strip())
+        if user is None:
+            return None
+        return CurrentUser(user.id, user.username, user.role, tuple(user.sids or ()))
 
 
 def _load_user() -> CurrentUser | None:
@@ -165,7 +183,7 @@ def _is_public(endpoint: str | None) -> bool:
 def _deny() -> BaseResponse:
     """Anonymous: browsers are sent to sign in; API clients asking for JSON get 401."""
     accept = request.accept_mimetypes
-    if accept["application/json"] > accept["text/html"]:
+    if request.path.startswith(API_PREFIX) or accept["application/json"] > accept["text/html"]:
         response = jsonify(error="sign-in required")
         response.status_code = 401
         return response

@@ -29,7 +29,7 @@ def shares() -> ShareProvider:
     return services().shares
 
 
-def _audit(user: CurrentUser, action: str, doc_id: str, outcome: str, **details: Any) -> None:
+def audit_access(user: CurrentUser, action: str, doc_id: str, outcome: str, **details: Any) -> None:
     with transaction(services().sessions) as session:
         record(
             session,
@@ -52,7 +52,7 @@ def load_visible(doc_id: str, user: CurrentUser, action: str) -> tuple[dict[str,
     except (ApiError, TransportError):
         abort(503)
     if doc is None:
-        _audit(user, action, doc_id, Outcome.DENIED, reason="not found or not permitted")
+        audit_access(user, action, doc_id, Outcome.DENIED, reason="not found or not permitted")
         abort(404)
     own = records.visible_to_own_sids(doc, user.principal().sids)
     return doc, Outcome.OK if own else Outcome.OVERRIDE
@@ -66,7 +66,7 @@ def view(doc_id: str) -> ResponseReturnValue:
     page_number = int(page) if page.isdigit() else 1
     es, alias, principal = services().es, services().index.read_alias, user.principal()
     text = records.text_page(es, alias, doc_id, principal, page_number)
-    _audit(user, "view", doc_id, outcome, path=doc.get("path"), source=doc.get("source"))
+    audit_access(user, "view", doc_id, outcome, path=doc.get("path"), source=doc.get("source"))
     return render_template(
         "document.html",
         doc=doc,
@@ -107,7 +107,7 @@ def download(doc_id: str) -> ResponseReturnValue:
     user = signed_in_user()
     doc, outcome = load_visible(doc_id, user, "download")
     response = download_response(doc)
-    _audit(
+    audit_access(
         user,
         "download",
         doc_id,
