@@ -760,7 +760,7 @@ def test_sort_and_pagination_links_walk_every_result(
     pages = 0
     while True:
         pages += 1
-        titles += re.findall(r'<h3 class="result__title">([^<]*)</h3>', html)
+        titles += re.findall(r'<h3 class="result__title"><a [^>]*>([^<]*)</a></h3>', html)
         if "Next page" not in html:
             break
         html = _html(client.get(_link(html, "Next page")))
