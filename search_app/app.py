@@ -27,7 +27,7 @@ from foi_core.clients import build_elasticsearch
 from foi_core.db import build_engine, session_factory
 from foi_core.settings import Settings
 from indexer.lifecycle import IndexNames
-from search_app import admin, api, auth, documents, search, security
+from search_app import admin, api, auth, documents, saved, search, security
 from search_app.shares import ShareProvider
 
 # Signed session cookies are refused after this long: a working day, then sign in again.
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(saved.bp)
     app.register_blueprint(api.bp)
     app.add_url_rule("/healthz", "healthz", auth.public(_healthz))
     app.register_error_handler(HTTPException, _http_error)
