@@ -27,6 +27,9 @@ PASSWORD = "correct horse battery staple"
 CLERK_SID = "S-1-5-21-77-88-99-4444"
 PUBLIC_ID = file_doc_id("hr", "Public/Parking permits – notice.txt")
 SECRET_ID = file_doc_id("hr", "Private/Disciplinary hearing.txt")
+HOSTILE_ID = file_doc_id("hr", "Public/Hostile.txt")
+# Document content is hostile input: it must render inert everywhere.
+HOSTILE_TEXT = 'Quarterly tarmac report <script>alert(1)</script> "><img src=x onerror=alert(2)>\n'
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,9 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings
     public.write_text("Residents parking permits scheme consultation zebra notice.\n" * 50)
     secret = local / "Private" / "Disciplinary hearing.txt"
     secret.write_text("Confidential disciplinary hearing outcome zebra memorandum.\n")
-    for path in [local, local / "Public", local / "Private", public, secret]:
+    hostile = local / "Public" / "Hostile.txt"
+    hostile.write_text(HOSTILE_TEXT)
+    for path in [local, local / "Public", local / "Private", public, secret, hostile]:
         owner(path, stack.samba.user, stack.samba.user)
     public.chmod(0o664)  # "other" may read: Samba grants Everyone (S-1-1-0)
     secret.chmod(0o660)  # no Everyone ACE: only the owner and group SIDs
@@ -97,7 +102,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings
         max_file_bytes=10 * 1024 * 1024,
     )
     counts = CrawlPipeline(processor=processor, sessions=sessions).run()
-    assert counts.by_status == {"ok": 2}
+    assert counts.by_status == {"ok": 3}
     es.indices.refresh(index=names.read_alias)
     hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (public, secret)}
     yield settings, hashes

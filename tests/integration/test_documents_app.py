@@ -14,7 +14,7 @@ from sqlalchemy import select
 from foi_core.models import AuditEvent
 from foi_core.settings import Settings
 from search_app import create_app
-from tests.integration.conftest import PASSWORD, PUBLIC_ID, SECRET_ID
+from tests.integration.conftest import HOSTILE_ID, PASSWORD, PUBLIC_ID, SECRET_ID
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -119,3 +119,15 @@ def test_documents_need_sign_in(app: Flask) -> None:
     anonymous = app.test_client()
     response = anonymous.get(f"/documents/{'0' * 40}/download")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_hostile_content_renders_inert_in_results_and_on_its_page(app: Flask) -> None:
+    clerk = app.test_client()
+    _sign_in(clerk, "clerk")
+    for html in (
+        _results(clerk, "tarmac"),
+        clerk.get(f"/documents/{HOSTILE_ID}").get_data(as_text=True),
+    ):
+        assert "Quarterly" in html or "tarmac" in html
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(1)" in html  # shown as text, escaped
