@@ -86,8 +86,9 @@ def tokens_create(settings: Settings, username: str, name: str) -> None:
     try:
         with transaction(runtime.sessions) as session:
             token = create_token(session, username, name)
-            audit.record(session, actor="cli", action="token.create", target=username,
-                         details={"name": name})
+            audit.record(
+                session, actor="cli", action="token.create", target=username, details={"name": name}
+            )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"token for {username} (shown once): {token}")

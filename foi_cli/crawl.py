@@ -14,6 +14,7 @@ from foi_core.credentials import CredentialError
 from foi_core.db import transaction
 from foi_core.settings import Settings
 from foi_core.sources import SourceConfigError, add_source, get_source, list_sources, remove_source
+from indexer.distributed import workers_consuming
 from indexer.pipeline import CrawlCounts
 
 
@@ -134,14 +135,29 @@ def _progress_line(counts: CrawlCounts, started: float) -> str:
     )
 
 
+def _announce_workers(runtime: Runtime) -> None:
+    queue = runtime.settings.task_queue
+    broker = runtime.celery.connection_for_write().as_uri()  # password masked
+    click.echo(f"dispatching to Celery workers: queue {queue!r} on {broker}", err=True)
+    workers = workers_consuming(runtime.celery, queue)
+    if workers:
+        click.echo(f"workers on the queue: {', '.join(workers)}", err=True)
+    else:
+        click.echo(
+            "no `foi worker` answered yet: batches wait in the queue until one does", err=True
+        )
+
+
 @click.command("crawl")
 @click.argument("source_name", required=False)
 @click.option("--full", is_flag=True, help="Re-read every file, not just changed ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def crawl_command(settings: Settings, source_name: str | None, full: bool, as_json: bool) -> None:
-    """Crawl one source (or all), in-process."""
+    """Crawl one source (or all): in-process, or on `foi worker`s when FOI_BROKER_URL is set."""
     runtime = Runtime(settings)
+    if settings.broker_url:
+        _announce_workers(runtime)
     with runtime.sessions() as session:
         sources = list_sources(session)
     if source_name:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from celery import Celery
 from elasticsearch import Elasticsearch
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,10 +16,12 @@ from foi_core.credentials import resolve
 from foi_core.db import build_engine, session_factory
 from foi_core.models import Source
 from foi_core.settings import Settings
+from indexer.distributed import CeleryDispatch
 from indexer.extract import ExtractOptions, TikaExtractor
 from indexer.lifecycle import IndexNames, ensure_index
-from indexer.pipeline import CrawlPipeline
+from indexer.pipeline import CrawlPipeline, FileDispatch
 from indexer.processor import FileProcessor
+from indexer.tasks import TaskLimits, build_celery_app
 
 
 @dataclass
@@ -73,6 +76,22 @@ class Runtime:
             max_file_bytes=self.settings.max_file_bytes,
         )
 
+    @cached_property
+    def celery(self) -> Celery:
+        """The Celery app of the distributed crawl (sends tasks; `foi worker` builds its own)."""
+        return build_celery_app(self.settings)
+
+    def dispatch(self) -> FileDispatch | None:
+        """Celery workers when a broker is configured; None means the in-process thread pool."""
+        if not self.settings.broker_url:
+            return None
+        return CeleryDispatch(
+            self.celery,
+            index_prefix=self.settings.index_prefix,
+            batch_files=self.settings.task_batch_files,
+            stall_timeout_s=TaskLimits.from_settings(self.settings).stall_timeout_s,
+        )
+
     def pipeline(self, source: Source) -> CrawlPipeline:
         return CrawlPipeline(
             processor=self.processor(source),
@@ -80,4 +99,5 @@ class Runtime:
             include=tuple(source.include),
             exclude=tuple(source.exclude),
             workers=self.settings.crawl_workers,
+            dispatch=self.dispatch(),
         )

@@ -27,6 +27,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def stored_file_id(file_id: int) -> int:
+    """An SMB file id (unsigned 64-bit) as the signed 64-bit integer the database can hold.
+
+    The mapping is one-to-one, so equality is preserved; compare stored values only with
+    values passed through this function.
+    """
+    return file_id - (1 << 64) if file_id >= (1 << 63) else file_id
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON}
 

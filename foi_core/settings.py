@@ -187,7 +187,10 @@ _BOOLS = {
     "secure_cookies": "FOI_SECURE_COOKIES",
     "ocr_enabled": "FOI_OCR_ENABLED",
 }
-_SECRETS = frozenset({"secret_key", "samba_password", "admin_password", "database_url"})
+# URLs may embed passwords, so they are masked whole.
+_SECRETS = frozenset(
+    {"secret_key", "samba_password", "admin_password", "database_url", "broker_url", "redis_url"}
+)
 
 # Every variable the product reads, for the README reference and its consistency test.
 ENVIRONMENT_VARIABLES: tuple[str, ...] = (

@@ -1,14 +1,18 @@
-"""The in-process crawl: walk a share, process changed files concurrently, sweep deletions.
+"""The crawl coordinator: walk a share, hand changed files to a dispatch, count, sweep deletions.
 
 Invariants:
 - every file the walk sees ends up either indexed (with an explicit extraction status) or
   recorded as a problem with its reason; one bad file never stops the crawl;
-- unchanged files (same size, mtime and file id as last seen) are neither read nor extracted;
+- unchanged files (same size, mtime and file id as last seen) are neither read nor extracted,
+  and no work is dispatched for them;
 - files that vanished since the last crawl are marked deleted in the index, not dropped, unless
   they sit under a folder this crawl could not read (absence of evidence is not deletion).
 
-The walk runs in the calling thread while `workers` threads read, extract and index, so SMB
-listing, hashing and indexing overlap with Tika, which is the bottleneck.
+Only the per-file work (`FileProcessor.process`) is pluggable: a `FileDispatch` runs it in this
+process's thread pool (`ThreadDispatch`, the default) or on Celery workers
+(`indexer.distributed.CeleryDispatch`). Walking, the unchanged-file filter, counting, the run
+record and the deletion sweep happen here, once, whichever dispatch does the work. The walk
+runs in the calling thread while the dispatch works, so SMB listing overlaps with extraction.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.smb import FileFacts, SourceError
 from crawler.walker import WalkProblem, walk
 from foi_core.db import transaction
-from foi_core.models import CrawlRun, FileState
+from foi_core.models import CrawlRun, FileState, stored_file_id
 from indexer.bulk import mark_deleted
 from indexer.processor import FileOutcome, FileProcessor
 
@@ -70,6 +75,67 @@ class CrawlCounts:
 Progress = Callable[[CrawlCounts], None]
 
 
+class DispatchRun(Protocol):
+    """One crawl run's hand-over of changed files to wherever they are processed."""
+
+    def submit(self, facts: FileFacts, previous: FileState | None) -> list[FileOutcome]:
+        """Hand over one file. May wait for earlier files so the backlog stays bounded;
+        returns the outcomes that finished meanwhile (each exactly once)."""
+        ...
+
+    def drain(self) -> Iterator[list[FileOutcome]]:
+        """Wait for every file handed over, yielding outcomes as they finish. An error from
+        the per-file work (Tika down through every retry, Elasticsearch refusing writes)
+        propagates and fails the run; files not yet recorded are retried next crawl."""
+        ...
+
+
+class FileDispatch(Protocol):
+    """Where `FileProcessor.process` runs: one `open` per crawl run."""
+
+    def open(self, source: str, run_id: int) -> AbstractContextManager[DispatchRun]: ...
+
+
+@dataclass
+class ThreadDispatch:
+    """Processes files on `workers` threads of this process (the in-process crawl)."""
+
+    processor: FileProcessor
+    workers: int = 4
+
+    @contextmanager
+    def open(self, source: str, run_id: int) -> Iterator[DispatchRun]:
+        with ThreadPoolExecutor(
+            max_workers=self.workers, thread_name_prefix=f"crawl-{source}"
+        ) as pool:
+            yield _ThreadRun(pool, self.processor, run_id, backlog=self.workers * 4)
+
+
+class _ThreadRun:
+    def __init__(
+        self, pool: ThreadPoolExecutor, processor: FileProcessor, run_id: int, backlog: int
+    ) -> None:
+        self._pool, self._processor, self._run_id = pool, processor, run_id
+        self._backlog = backlog
+        self._pending: set[Future[FileOutcome]] = set()
+
+    def submit(self, facts: FileFacts, previous: FileState | None) -> list[FileOutcome]:
+        self._pending.add(self._pool.submit(self._processor.process, facts, self._run_id, previous))
+        # Bounded backlog: memory stays flat however large the share.
+        finished: list[FileOutcome] = []
+        while len(self._pending) >= self._backlog:
+            finished.extend(self._next())
+        return finished
+
+    def drain(self) -> Iterator[list[FileOutcome]]:
+        while self._pending:
+            yield self._next()
+
+    def _next(self) -> list[FileOutcome]:
+        finished, self._pending = wait(self._pending, return_when=FIRST_COMPLETED)
+        return [future.result() for future in finished]
+
+
 @dataclass
 class CrawlPipeline:
     processor: FileProcessor
@@ -77,6 +143,9 @@ class CrawlPipeline:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     workers: int = 4
+    # Where per-file work runs; None means `ThreadDispatch(processor, workers)`. The processor
+    # is still needed here: its share is walked and its index swept for deletions.
+    dispatch: FileDispatch | None = None
 
     @property
     def source(self) -> str:
@@ -136,10 +205,8 @@ class CrawlPipeline:
     ) -> None:
         known = self._known_states()
         unchanged: list[str] = []
-        pending: set[Future[FileOutcome]] = set()
-        with ThreadPoolExecutor(
-            max_workers=self.workers, thread_name_prefix=f"crawl-{self.source}"
-        ) as pool:
+        dispatch = self.dispatch or ThreadDispatch(self.processor, self.workers)
+        with dispatch.open(self.source, run_id) as files:
             for item in walk(self.processor.share, include=self.include, exclude=self.exclude):
                 if isinstance(item, WalkProblem):
                     counts.problems += 1
@@ -155,28 +222,12 @@ class CrawlPipeline:
                     if len(unchanged) >= 500:
                         self._touch(unchanged, run_id)
                     continue
-                pending.add(pool.submit(self.processor.process, item, run_id, previous))
-                # Bounded backlog: memory stays flat however large the share.
-                while len(pending) >= self.workers * 4:
-                    pending = self._collect(pending, counts, progress, FIRST_COMPLETED)
+                _count(files.submit(item, previous), counts, progress)
                 if progress is not None and counts.seen % 100 == 0:
                     progress(counts)
-            while pending:
-                pending = self._collect(pending, counts, progress, FIRST_COMPLETED)
+            for finished in files.drain():
+                _count(finished, counts, progress)
         self._touch(unchanged, run_id)
-
-    @staticmethod
-    def _collect(
-        pending: set[Future[FileOutcome]], counts: CrawlCounts, progress: Progress | None, when: str
-    ) -> set[Future[FileOutcome]]:
-        finished, rest = wait(pending, return_when=when)
-        for future in finished:
-            # A worker's exception (Tika down through every retry, ES refusing writes)
-            # propagates and fails the run; the files not yet recorded are retried next time.
-            counts.add(future.result())
-        if progress is not None:
-            progress(counts)
-        return rest
 
     def _touch(self, paths: list[str], run_id: int) -> None:
         if not paths:
@@ -221,13 +272,20 @@ class CrawlPipeline:
         return len(doc_ids)
 
 
+def _count(finished: list[FileOutcome], counts: CrawlCounts, progress: Progress | None) -> None:
+    for outcome in finished:
+        counts.add(outcome)
+    if finished and progress is not None:
+        progress(counts)
+
+
 def _unchanged(previous: FileState | None, facts: FileFacts) -> bool:
     return (
         previous is not None
         and not previous.deleted
         and previous.size == facts.size
         and previous.mtime_ns == facts.mtime_ns
-        and previous.file_id == facts.file_id
+        and previous.file_id == stored_file_id(facts.file_id)
     )
 
 
