@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import click
 
 from crawler.smb import SourceError
 from foi_cli.runtime import Runtime
 from foi_core import audit
+from foi_core.audit import Outcome
 from foi_core.credentials import CredentialError
 from foi_core.db import transaction
+from foi_core.models import CrawlRun
 from foi_core.settings import Settings
 from foi_core.sources import SourceConfigError, add_source, get_source, list_sources, remove_source
 from indexer.distributed import workers_consuming
@@ -127,11 +130,14 @@ def sources_test(settings: Settings, name: str) -> None:
 
 def _progress_line(counts: CrawlCounts, started: float) -> str:
     elapsed = max(time.monotonic() - started, 1e-6)
-    rate = counts.seen / elapsed
+    rate = counts.done / elapsed
+    # The ETA assumes the share holds about as many files as the last finished crawl saw.
+    left = max(counts.expected - counts.done, 0)
+    eta = f"  ETA {int(left / rate) // 60}m{int(left / rate) % 60:02d}s" if rate and left else ""
     return (
         f"\rseen {counts.seen}  new {counts.new}  changed {counts.changed}  "
         f"unchanged {counts.unchanged}  extracted {counts.extracted}  failed {counts.failed}"
-        f"  {rate:.1f} files/s "
+        f"  {rate:.1f} files/s{eta} "
     )
 
 
@@ -164,7 +170,8 @@ def crawl_command(settings: Settings, source_name: str | None, full: bool, as_js
         sources = [s for s in sources if s.name == source_name]
         if not sources:
             raise click.ClickException(f"no source named {source_name!r}")
-    summaries = {}
+    summaries: dict[str, dict[str, object]] = {}
+    failures: list[str] = []
     for source in sources:
         started = time.monotonic()
         show = (
@@ -175,7 +182,13 @@ def crawl_command(settings: Settings, source_name: str | None, full: bool, as_js
         try:
             counts = runtime.pipeline(source).run(full=full, progress=show)
         except (SourceError, CredentialError) as exc:
-            raise click.ClickException(f"{source.name}: {exc}") from None
+            # Recorded and audited like any other run, and the other sources still get crawled.
+            _record_failed_run(runtime, source.name, str(exc))
+            failures.append(f"{source.name}: {exc}")
+            summaries[source.name] = {"status": "failed", "error": str(exc)}
+            if not as_json:
+                click.echo(f"{source.name}: FAILED: {exc}", err=True)
+            continue
         with transaction(runtime.sessions) as session:
             audit.record(
                 session, actor="cli", action="crawl", target=source.name, details=counts.as_dict()
@@ -188,10 +201,35 @@ def crawl_command(settings: Settings, source_name: str | None, full: bool, as_js
             click.echo("", err=True)
             click.echo(
                 f"{source.name}: {counts.seen} files, {counts.new} new, "
-                f"{counts.changed} changed, {counts.extracted} extracted, "
-                f"{counts.reused} duplicates reused, {counts.failed} not extracted, "
-                f"{counts.deleted} deleted, {counts.problems} unreadable folders; "
-                f"statuses {counts.by_status}"
+                f"{counts.changed} changed, {counts.renamed} renamed, "
+                f"{counts.extracted} extracted, {counts.reused} duplicates reused, "
+                f"{counts.failed} not extracted, {counts.deleted} deleted, "
+                f"{counts.problems} unreadable folders; statuses {counts.by_status}"
             )
     if as_json:
         click.echo(json.dumps(summaries, indent=2))
+    if failures:
+        raise click.ClickException("crawl failed for " + "; ".join(failures))
+
+
+def _record_failed_run(runtime: Runtime, source: str, error: str) -> None:
+    now = datetime.now(UTC)
+    with transaction(runtime.sessions) as session:
+        session.add(
+            CrawlRun(
+                source_name=source,
+                status="failed",
+                error=error,
+                counts={},
+                started_at=now,
+                finished_at=now,
+            )
+        )
+        audit.record(
+            session,
+            actor="cli",
+            action="crawl",
+            target=source,
+            outcome=Outcome.FAILED,
+            details={"error": error},
+        )

@@ -73,6 +73,8 @@ class CrawlCounts:
 
 
 Progress = Callable[[CrawlCounts], None]
+# How often a running crawl saves its counts for the status page (live progress and ETA).
+PROGRESS_SAVE_S = 2.0
 
 
 class DispatchRun(Protocol):
@@ -158,7 +160,7 @@ class CrawlPipeline:
         # Whatever interrupts the crawl (a source error, a bug, Ctrl-C) is recorded on the run.
         status, error = "failed", "interrupted"
         try:
-            self._crawl(run_id, full, counts, progress)
+            self._crawl(run_id, full, counts, self._recorder(run_id, started, progress))
             counts.deleted = self._sweep_deleted(run_id, counts.problem_paths)
             status, error = "finished", ""
         except SourceError as exc:
@@ -173,6 +175,25 @@ class CrawlPipeline:
         if progress is not None:
             progress(counts)
         return counts
+
+    def _recorder(self, run_id: int, started: float, progress: Progress | None) -> Progress:
+        """`progress`, plus the counts saved on the run every few seconds for the status page."""
+        last = time.monotonic()
+
+        def report(counts: CrawlCounts) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_SAVE_S:
+                last = now
+                with transaction(self.sessions) as session:
+                    session.get_one(CrawlRun, run_id).counts = {
+                        **counts.as_dict(),
+                        "seconds": round(now - started, 3),
+                    }
+            if progress is not None:
+                progress(counts)
+
+        return report
 
     def _start_run(self) -> int:
         with transaction(self.sessions) as session:
@@ -200,9 +221,7 @@ class CrawlPipeline:
                 ).scalars()
             }
 
-    def _crawl(
-        self, run_id: int, full: bool, counts: CrawlCounts, progress: Progress | None
-    ) -> None:
+    def _crawl(self, run_id: int, full: bool, counts: CrawlCounts, progress: Progress) -> None:
         known = self._known_states()
         unchanged: list[str] = []
         dispatch = self.dispatch or ThreadDispatch(self.processor, self.workers)
@@ -223,7 +242,7 @@ class CrawlPipeline:
                         self._touch(unchanged, run_id)
                     continue
                 _count(files.submit(item, previous), counts, progress)
-                if progress is not None and counts.seen % 100 == 0:
+                if counts.seen % 100 == 0:
                     progress(counts)
             for finished in files.drain():
                 _count(finished, counts, progress)
@@ -272,10 +291,10 @@ class CrawlPipeline:
         return len(doc_ids)
 
 
-def _count(finished: list[FileOutcome], counts: CrawlCounts, progress: Progress | None) -> None:
+def _count(finished: list[FileOutcome], counts: CrawlCounts, progress: Progress) -> None:
     for outcome in finished:
         counts.add(outcome)
-    if finished and progress is not None:
+    if finished:
         progress(counts)
 
 

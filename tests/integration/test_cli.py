@@ -121,3 +121,14 @@ def test_stack_status_lists_every_service(run: Invoke) -> None:
     assert result.exit_code == 0
     for name in ("elasticsearch", "tika", "samba", "redis", "postgres"):
         assert name in result.output
+
+
+def test_crawl_with_unresolvable_credentials_is_recorded_and_others_continue(
+    run: Invoke, stack: LocalStack
+) -> None:
+    assert _add(run, "noenv", stack, credential="env:FOI_TEST_UNSET_VAR").exit_code == 0
+    result = run("crawl", "noenv", "--json")
+    assert result.exit_code == 1 and "FOI_TEST_UNSET_VAR" in result.output
+    assert '"status": "failed"' in result.output
+    verified = run("audit", "verify")
+    assert verified.exit_code == 0

@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 import smbclient
 from elasticsearch import Elasticsearch
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.smb import ShareLocation, SmbShare
 from demo.documents import write_docx
 from devstack.stack import LocalStack
+from foi_core.models import CrawlRun
 from foi_core.settings import Settings
 from indexer.extract import ExtractOptions, TikaExtractor
 from indexer.lifecycle import IndexNames, ensure_index
@@ -55,6 +57,7 @@ def test_docx_on_share_is_found_by_phrase_with_highlight(
     index_prefix: str,
     sqlite_sessions: sessionmaker[Session],
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     share, folder = share_folder
     phrase = f"tarantula {uuid.uuid4().hex[:6]} ordinance"
@@ -86,7 +89,18 @@ def test_docx_on_share_is_found_by_phrase_with_highlight(
         max_file_bytes=10 * 1024 * 1024,
     )
     pipeline = CrawlPipeline(processor=processor, sessions=sqlite_sessions)
-    counts = pipeline.run()
+    # Live progress: while the crawl runs, its counts are on the run row for the status page.
+    monkeypatch.setattr("indexer.pipeline.PROGRESS_SAVE_S", 0.0)
+    seen_live: list[dict[str, object]] = []
+
+    def watch(_counts: object) -> None:
+        with sqlite_sessions() as session:
+            run = session.execute(select(CrawlRun).order_by(CrawlRun.id.desc())).scalar_one()
+            if run.status == "running":
+                seen_live.append(dict(run.counts))
+
+    counts = pipeline.run(progress=watch)
+    assert any(live.get("seen") == 1 for live in seen_live)
     assert counts.seen == 1 and counts.extracted == 1 and counts.by_status == {"ok": 1}
     es.indices.refresh(index=names.read_alias)
 
