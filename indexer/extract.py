@@ -1,20 +1,26 @@
 """Text and metadata extraction through the Apache Tika server (recursive metadata).
 
 Every call ends in an `Extraction` with an explicit status; nothing here raises for a bad
-document. Only transient failures (server restarting its forked parser, connection refused
-or reset) raise `TikaUnavailable`, which callers retry.
+document alone. Two failures raise instead, because they may not be the document's fault:
+- `TikaUnavailable`: the server refused the connection or said it is restarting. Retry.
+- `ParseInterrupted`: the server's parser process died during this request (out of memory, or
+  restarted because this or *another* concurrent request ran past its time limit), so every
+  request in flight failed with it. Retry a few times; if it keeps happening, this document
+  is the cause: record it as failed and go on.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 # tika-python reads these at import time and would otherwise try to download a server jar;
 # we always talk to our own Tika server.
@@ -38,6 +44,12 @@ class Status:
 
 class TikaUnavailable(RuntimeError):
     """The Tika server could not be reached or is restarting: a transient failure, retry."""
+
+
+class ParseInterrupted(RuntimeError):
+    """Tika's parser process died while this request was in flight. Retry a bounded number of
+    times (the culprit may have been another request); a document that keeps doing it is the
+    culprit and is recorded as failed."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,14 @@ class ExtractOptions:
     ocr: bool
 
 
+# Types Tika recognises but has no parser for because they are encrypted as a whole.
+_ENCRYPTED_TYPES = frozenset({"application/pgp-encrypted"})
+# Tika refuses a per-request time limit at or below its minimumTimeoutMillis (30 s by default)
+# with HTTP 400, which would fail every document.
+_MIN_SERVER_TIMEOUT_MS = 30_001
+# A 500 that says the parser process ran out of memory (or says nothing at all) is the process
+# failing, not this document being unreadable.
+_PROCESS_FAILURE_MARKERS = ("OutOfMemoryError", "heap space")
 _ENCRYPTED_MARKERS = ("EncryptedDocumentException", "password", "Password", "encrypted")
 
 
@@ -81,6 +101,27 @@ def _classify_exception(trace: str) -> str:
     if "TimeoutException" in trace:
         return Status.TIMEOUT
     return Status.CORRUPT
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the connection was never made (server down or restarting), as opposed to a
+    request the server accepted and then dropped."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError | NewConnectionError):
+            return True
+        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def _first_line(trace: str) -> str:
@@ -96,10 +137,58 @@ def _part_status(meta: Mapping[str, Any], content: str, truncated: bool) -> tupl
     parsed_by = meta.get("X-TIKA:Parsed-By", [])
     parsers = parsed_by if isinstance(parsed_by, list) else [parsed_by]
     if parsers and all(str(p).endswith("EmptyParser") for p in parsers):
+        mime = str(meta.get("Content-Type", "")).split(";")[0]
+        if mime in _ENCRYPTED_TYPES:
+            return Status.ENCRYPTED, f"{mime} cannot be read without its key"
         return Status.UNSUPPORTED, f"no parser for {meta.get('Content-Type', 'this type')}"
     if not content.strip():
         return Status.EMPTY, "no text content"
-    return Status.OK, ""
+    # The rest was read, but a member that was not (an encrypted zip entry) is named.
+    return Status.OK, _first_line(
+        str(meta.get("X-TIKA:EXCEPTION:embedded_stream_exception", "") or "")
+    )
+
+
+def _unique_embedded_paths(documents: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each part's embedded path, unique within the extraction ("" for the container).
+
+    Tika names a part by its parent's path and its own base name, so the zip members
+    "a/readme.txt" and "b/readme.txt" are both "/readme.txt", and so would be their index ids.
+    The tree comes from Tika's `X-TIKA:embedded_id_path` ("/3/4" is a child of "/3"); a name
+    repeated under one parent becomes "readme (2).txt", as Windows names copies. Paths that
+    do not collide are Tika's own.
+    """
+    id_paths = [str(meta.get("X-TIKA:embedded_id_path", "") or "") for meta in documents]
+    index_of = {id_path: index for index, id_path in enumerate(id_paths) if id_path}
+    paths: dict[int, str] = {0: ""}
+    taken: dict[str, set[str]] = {}
+
+    def resolve(index: int) -> str:
+        if index in paths:
+            return paths[index]
+        tika_path = str(documents[index].get("X-TIKA:embedded_resource_path", "") or "")
+        tika_parent, _, name = tika_path.rpartition("/")
+        parent_id = id_paths[index].rpartition("/")[0]
+        if not id_paths[index]:
+            parent = tika_parent
+        elif not parent_id:
+            parent = ""
+        elif parent_id in index_of:
+            parent = resolve(index_of[parent_id])
+        else:
+            parent = tika_parent
+        name = name or f"embedded-{index}"
+        siblings = taken.setdefault(parent, set())
+        unique, copy = name, 1
+        while unique in siblings:
+            copy += 1
+            stem, dot, extension = name.rpartition(".")
+            unique = f"{stem} ({copy}).{extension}" if dot and stem else f"{name} ({copy})"
+        siblings.add(unique)
+        paths[index] = f"{parent}/{unique}"
+        return paths[index]
+
+    return [resolve(index) for index in range(len(documents))]
 
 
 class TikaExtractor:
@@ -109,13 +198,15 @@ class TikaExtractor:
         self.server_url = server_url.rstrip("/")
         self.options = options
 
-    def _headers(self, filename: str, mime: str) -> dict[str, str]:
+    def _headers(self, filename: str) -> dict[str, str]:
         headers = {
             "Accept": "application/json",
             # Tika's own limit on characters across the container and its children.
             "writeLimit": str(self.options.max_chars),
             "throwOnWriteLimitReached": "false",
-            "X-Tika-Timeout-Millis": str(int(self.options.timeout_s * 1000)),
+            "X-Tika-Timeout-Millis": str(
+                max(int(self.options.timeout_s * 1000), _MIN_SERVER_TIMEOUT_MS)
+            ),
             "X-Tika-PDFOcrStrategy": "auto" if self.options.ocr else "no_ocr",
         }
         if not self.options.ocr:
@@ -123,23 +214,43 @@ class TikaExtractor:
         if filename:
             # Tika uses the name as a type hint; header values must be latin-1, so quote.
             headers["Content-Disposition"] = "attachment; filename=" + urllib.parse.quote(filename)
-        if mime and mime != "application/octet-stream":
-            headers["Content-Type"] = mime
         return headers
 
     def extract(self, stream: IO[bytes], *, filename: str = "", mime: str = "") -> Extraction:
+        """Extract one document and everything embedded in it.
+
+        `mime` (a caller's sniffed type) is deliberately not sent: a Content-Type header
+        overrides Tika's own detection, which sees the whole file, looks inside containers and
+        uses the name, while a sniff of the first bytes is often wrong (libmagic calls an
+        encrypted .docx "application/encrypted", which Tika then has no parser for).
+        """
+        started = time.monotonic()
         try:
             status, body = tika_parser.from_buffer(
                 stream,
                 serverEndpoint=self.server_url,
-                headers=self._headers(filename, mime),
+                headers=self._headers(filename),
                 requestOptions={"timeout": self.options.timeout_s + 15},
                 raw_response=True,
             )
+        except requests.ConnectTimeout as exc:
+            raise TikaUnavailable("Tika server did not accept the connection in time") from exc
         except requests.Timeout:
             return Extraction(Status.TIMEOUT, f"no answer within {self.options.timeout_s:.0f}s")
-        except requests.ConnectionError as exc:
-            raise TikaUnavailable(f"Tika server unreachable: {exc.__class__.__name__}") from exc
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            if _refused(exc):
+                raise TikaUnavailable(f"Tika server unreachable: {_reason(exc)}") from exc
+            # The server dropped the request: its parser process was stopped or died.
+            elapsed = time.monotonic() - started
+            if elapsed >= self.options.timeout_s:
+                return Extraction(
+                    Status.TIMEOUT,
+                    f"Tika stopped parsing it after {elapsed:.0f}s "
+                    f"(limit {self.options.timeout_s:.0f}s)",
+                )
+            raise ParseInterrupted(
+                f"Tika's parser process stopped after {elapsed:.0f}s: {_reason(exc)}"
+            ) from exc
         return self._interpret(int(status), body or "")
 
     def _interpret(self, status: int, body: str) -> Extraction:
@@ -155,6 +266,10 @@ class TikaExtractor:
             )
         if status in (408, 504):
             return Extraction(Status.TIMEOUT, "parse timed out in the Tika server")
+        if status == 500 and (
+            not body.strip() or any(marker in body for marker in _PROCESS_FAILURE_MARKERS)
+        ):
+            raise ParseInterrupted("Tika's parser process failed (HTTP 500, out of memory)")
         if status != 200:
             return Extraction(Status.CORRUPT, f"Tika answered HTTP {status}: {_first_line(body)}")
         try:
@@ -166,6 +281,7 @@ class TikaExtractor:
         limit_hit = any(
             str(d.get("X-TIKA:WRITE_LIMIT_REACHED", "")).lower() == "true" for d in documents
         )
+        paths = _unique_embedded_paths(documents)
         parts = []
         for index, meta in enumerate(documents):
             content = str(meta.get("X-TIKA:content", "") or "")
@@ -173,7 +289,7 @@ class TikaExtractor:
             parts.append(
                 Part(
                     index=index,
-                    embedded_path=str(meta.get("X-TIKA:embedded_resource_path", "") or ""),
+                    embedded_path=paths[index],
                     content=content,
                     metadata={k: v for k, v in meta.items() if k != "X-TIKA:content"},
                     status=part_status,

@@ -28,8 +28,8 @@ from crawler.acl import read_acl
 from crawler.reader import FileTooLarge, read_file
 from crawler.smb import AccessDenied, FileFacts, FileVanished, SmbShare, SourceError
 from foi_core.db import transaction
-from foi_core.models import FileState
-from indexer.bulk import delete_documents, write_documents
+from foi_core.models import FileState, stored_file_id
+from indexer.bulk import delete_documents, write_documents, write_partial
 from indexer.documents import (
     FileRecord,
     embedded_doc_id,
@@ -37,7 +37,13 @@ from indexer.documents import (
     file_doc_id,
     file_document,
 )
-from indexer.extract import Extraction, Status, TikaExtractor, TikaUnavailable
+from indexer.extract import (
+    Extraction,
+    ParseInterrupted,
+    Status,
+    TikaExtractor,
+    TikaUnavailable,
+)
 from indexer.lifecycle import IndexNames
 
 # Fields an extraction contributes; copied when content is reused instead of re-extracted.
@@ -85,7 +91,7 @@ class FileOutcome:
 
 
 def _sleep_with_jitter(attempt: int) -> None:
-    time.sleep(min(2.0 * 2**attempt, 20.0) * (0.5 + random.random() / 2))  # noqa: S311
+    time.sleep(min(2.0 * 2**attempt, 30.0) * (0.5 + random.random() / 2))  # noqa: S311
 
 
 @dataclass
@@ -97,9 +103,13 @@ class FileProcessor:
     extractor: TikaExtractor
     sessions: sessionmaker[Session]
     max_file_bytes: int
-    # About two minutes of retries: long enough for Tika to restart its forked parser or
-    # for the whole server to be restarted.
-    tika_attempts: int = 8
+    # Five to ten minutes of retries: longer than Tika's watchdog takes to replace a parser
+    # process that ran out of memory and stopped answering (its task timeout, 300 s by
+    # default), and long enough for the whole server to be restarted.
+    tika_attempts: int = 24
+    # A request whose parser process died is tried this often before the file is blamed: the
+    # process may have died of another, concurrent request.
+    parse_attempts: int = 3
     sleep: Callable[[int], None] = _sleep_with_jitter
     # Content this process has indexed (sha256 -> doc id). Search is near-real-time, so a
     # copy met seconds after its original would otherwise be extracted again.
@@ -122,9 +132,11 @@ class FileProcessor:
         try:
             result = read_file(self.share, facts.path, max_bytes=self.max_file_bytes)
         except FileTooLarge as exc:
-            return self._failure(facts, kind, Status.TOO_LARGE, str(exc), run_id, crawled)
+            return self._failure(facts, kind, Status.TOO_LARGE, str(exc), run_id, crawled, previous)
         except AccessDenied as exc:
-            return self._failure(facts, kind, Status.ACCESS_DENIED, str(exc), run_id, crawled)
+            return self._failure(
+                facts, kind, Status.ACCESS_DENIED, str(exc), run_id, crawled, previous
+            )
         except FileVanished:
             return FileOutcome(facts.path, "vanished", "vanished")
         record = self._record(facts, result.sha256, result.mime)
@@ -132,22 +144,26 @@ class FileProcessor:
             with self._hash_lock(record.sha256):
                 reused = self._reuse_by_hash(record, crawled)
                 if reused is not None:
-                    self._save_state(facts, record.sha256, reused, run_id)
-                    return FileOutcome(facts.path, kind, reused, reused=True)
+                    status, written = reused
+                    if previous is not None:
+                        self._drop_stale_children(written[0], written)
+                    self._save_state(facts, record.sha256, status, run_id)
+                    return FileOutcome(facts.path, kind, status, reused=True)
                 if result.spool is None or facts.size == 0:
                     extraction = Extraction(Status.EMPTY, "empty file")
                     extracted = False
                 else:
-                    extraction = self._extract(result.spool, facts.path, result.mime)
+                    extraction = self._extract(result.spool, facts.path)
                     extracted = True
                 container = file_document(
                     record, extraction.status, extraction.error, extraction.container, crawled
                 )
-                write_documents(
-                    self.es,
-                    self.names.write_alias,
-                    [container, *embedded_documents(container, extraction, crawled)],
-                )
+                documents = [container, *embedded_documents(container, extraction, crawled)]
+                write_documents(self.es, self.names.write_alias, documents)
+                if previous is not None:
+                    self._drop_stale_children(
+                        container["doc_id"], [doc["doc_id"] for doc in documents]
+                    )
                 if facts.size > 0:
                     self._known[record.sha256] = container["doc_id"]
         finally:
@@ -156,16 +172,25 @@ class FileProcessor:
         self._save_state(facts, record.sha256, extraction.status, run_id)
         return FileOutcome(facts.path, kind, extraction.status, extracted=extracted)
 
-    def _extract(self, spool: Any, path: str, mime: str) -> Extraction:
-        for attempt in range(self.tika_attempts):
+    def _extract(self, spool: Any, path: str) -> Extraction:
+        unavailable = interrupted = 0
+        while True:
             try:
                 spool.seek(0)
-                return self.extractor.extract(spool, filename=path.rsplit("/", 1)[-1], mime=mime)
+                return self.extractor.extract(spool, filename=path.rsplit("/", 1)[-1])
+            except ParseInterrupted as exc:
+                interrupted += 1
+                if interrupted >= self.parse_attempts:
+                    # Every try took the parser down with it: this file is the cause.
+                    return Extraction(
+                        Status.CORRUPT, f"{exc} (on each of {interrupted} attempts)"[:500]
+                    )
+                self.sleep(interrupted - 1)
             except TikaUnavailable:
-                if attempt == self.tika_attempts - 1:
+                unavailable += 1
+                if unavailable >= self.tika_attempts:
                     raise
-                self.sleep(attempt)
-        raise AssertionError("unreachable")
+                self.sleep(unavailable - 1)
 
     def _record(self, facts: FileFacts, sha256: str, mime: str) -> FileRecord:
         try:
@@ -191,10 +216,26 @@ class FileProcessor:
             acl_status=acl_status,
         )
 
+    def _drop_stale_children(self, root_id: str, written: list[str]) -> None:
+        """Delete the embedded documents a file's earlier content held and its current content
+        does not (a member taken out of a zip, an attachment removed): ids are deterministic,
+        so everything still there was just overwritten, and anything else is stale."""
+        keep = set(written)
+        found = self.es.search(
+            index=self.names.read_alias,
+            size=10_000,
+            source=False,
+            query={"term": {"root_id": root_id}},
+        )["hits"]["hits"]
+        stale = [hit["_id"] for hit in found if hit["_id"] not in keep]
+        if stale:
+            delete_documents(self.es, self.names.write_alias, stale)
+
     def _copy_extraction(
         self, original: dict[str, Any], record: FileRecord, crawled: datetime, duplicate: bool
-    ) -> str:
-        """Index `record` with `original`'s extraction, embedded children included."""
+    ) -> tuple[str, list[str]]:
+        """Index `record` with `original`'s extraction, embedded children included. Returns
+        the status and the ids written (the file's own first)."""
         doc = file_document(
             record, original["status"], original.get("status_reason", ""), None, crawled
         )
@@ -202,7 +243,8 @@ class FileProcessor:
             if key in original:
                 doc[key] = original[key]
         if duplicate:
-            doc["duplicate_of"] = original["doc_id"]
+            # A renamed duplicate keeps pointing at its original, not at its own old record.
+            doc["duplicate_of"] = original.get("duplicate_of") or original["doc_id"]
         children = self.es.search(
             index=self.names.read_alias,
             size=10_000,
@@ -244,16 +286,18 @@ class FileProcessor:
             )
             copies.append(child)
         write_documents(self.es, self.names.write_alias, copies)
-        return str(original["status"])
+        return str(original["status"]), [copy["doc_id"] for copy in copies]
 
-    def _reuse_by_hash(self, record: FileRecord, crawled: datetime) -> str | None:
+    def _reuse_by_hash(self, record: FileRecord, crawled: datetime) -> tuple[str, list[str]] | None:
         """Extraction happens once per unique content: a byte-identical copy reuses it."""
         known = self._known.get(record.sha256)
         if known is not None and known != file_doc_id(record.source, record.path):
             # Written moments ago by this process: make it and its children searchable.
             self.es.indices.refresh(index=self.names.write_alias)
-            original = self.es.get(index=self.names.read_alias, id=known)["_source"]
-            return self._copy_extraction(original, record, crawled, duplicate=True)
+            hit = self.es.options(ignore_status=404).get(index=self.names.read_alias, id=known)
+            # Only while that file still holds this content (it may have changed or moved since).
+            if hit.get("found") and hit["_source"].get("sha256") == record.sha256:
+                return self._copy_extraction(hit["_source"], record, crawled, duplicate=True)
         if record.size == 0:
             return None
         found = self.es.search(
@@ -283,7 +327,7 @@ class FileProcessor:
                 session.execute(
                     select(FileState).where(
                         FileState.source_name == self.source,
-                        FileState.file_id == facts.file_id,
+                        FileState.file_id == stored_file_id(facts.file_id),
                         FileState.size == facts.size,
                         FileState.mtime_ns == facts.mtime_ns,
                         FileState.deleted.is_(False),
@@ -307,7 +351,7 @@ class FileProcessor:
         crawled = datetime.now(UTC)
         original = self.es.get(index=self.names.read_alias, id=old.doc_id)["_source"]
         record = self._record(facts, old.sha256, original.get("mime_type", ""))
-        status = self._copy_extraction(
+        status, _ = self._copy_extraction(
             original, record, crawled, duplicate="duplicate_of" in original
         )
         stale = self.es.search(
@@ -317,20 +361,45 @@ class FileProcessor:
             query={"term": {"root_id": old.doc_id}},
         )["hits"]["hits"]
         delete_documents(self.es, self.names.write_alias, [hit["_id"] for hit in stale])
+        new_id = file_doc_id(self.source, facts.path)
+        if "duplicate_of" not in original:
+            # An original that moved takes its duplicates' pointers with it.
+            copies = self.es.search(
+                index=self.names.read_alias,
+                size=10_000,
+                source=False,
+                query={"term": {"duplicate_of": old.doc_id}},
+            )["hits"]["hits"]
+            write_partial(
+                self.es,
+                self.names.write_alias,
+                ({"doc_id": hit["_id"], "duplicate_of": new_id} for hit in copies),
+            )
+        with self._guard:
+            if self._known.get(old.sha256) == old.doc_id:
+                self._known[old.sha256] = new_id
         with transaction(self.sessions) as session:
             state = session.get_one(FileState, old.id)
             state.path = facts.path
-            state.doc_id = file_doc_id(self.source, facts.path)
+            state.doc_id = new_id
             state.last_seen_run = run_id
         return FileOutcome(facts.path, "renamed", status)
 
     def _failure(
-        self, facts: FileFacts, kind: str, status: str, reason: str, run_id: int, crawled: datetime
+        self,
+        facts: FileFacts,
+        kind: str,
+        status: str,
+        reason: str,
+        run_id: int,
+        crawled: datetime,
+        previous: FileState | None,
     ) -> FileOutcome:
-        record = self._record(facts, "", "")
-        write_documents(
-            self.es, self.names.write_alias, [file_document(record, status, reason, None, crawled)]
-        )
+        """Index the file's facts without content; what its earlier content held goes."""
+        document = file_document(self._record(facts, "", ""), status, reason, None, crawled)
+        write_documents(self.es, self.names.write_alias, [document])
+        if previous is not None:
+            self._drop_stale_children(document["doc_id"], [document["doc_id"]])
         self._save_state(facts, "", status, run_id)
         return FileOutcome(facts.path, kind, status)
 
@@ -344,7 +413,8 @@ class FileProcessor:
             if state is None:
                 state = FileState(source_name=self.source, path=facts.path)
                 session.add(state)
-            state.size, state.mtime_ns, state.file_id = facts.size, facts.mtime_ns, facts.file_id
+            state.size, state.mtime_ns = facts.size, facts.mtime_ns
+            state.file_id = stored_file_id(facts.file_id)
             state.sha256, state.status = sha256, status
             state.doc_id = file_doc_id(self.source, facts.path)
             state.last_seen_run, state.deleted = run_id, False
