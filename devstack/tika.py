@@ -33,6 +33,8 @@ _CONFIG = """\
       <maxFiles>20000</maxFiles>
       <forkedJvmArgs>
         <arg>-Xmx2g</arg>
+        <!-- A parser that exhausts the heap kills its JVM at once, so Tika restarts it. -->
+        <arg>-XX:+ExitOnOutOfMemoryError</arg>
         <arg>-Djava.awt.headless=true</arg>
       </forkedJvmArgs>
     </params>

@@ -8,6 +8,7 @@ Metadata keys differ across formats; they are normalised here to one vocabulary.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,6 +119,25 @@ def normalised_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_SEPARATORS = re.compile(r"[\W_]+")
+
+
+def name_words(path: str) -> str:
+    """The words of a share path, for search: separators and punctuation become spaces."""
+    return _SEPARATORS.sub(" ", path).strip()
+
+
+def upgrade_document(body: dict[str, Any]) -> dict[str, Any]:
+    """Fill the fields a newer schema derives from ones every version has (used by
+    `indexer.lifecycle.migrate` when it copies documents into a new index version)."""
+    upgraded = dict(body)
+    if "name_words" not in upgraded:
+        name = upgraded.get("embedded_path") or upgraded.get("path") or ""
+        upgraded["name_words"] = name_words(str(name))
+    upgraded["schema_version"] = SCHEMA_VERSION
+    return upgraded
+
+
 def _folders(path: str) -> list[str]:
     parts = path.split("/")[:-1]
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
@@ -144,6 +164,7 @@ def file_document(
         "folder": record.path.rsplit("/", 1)[0] if "/" in record.path else "",
         "folders": _folders(record.path),
         "filename": name,
+        "name_words": name_words(record.path),
         "extension": name.rsplit(".", 1)[-1].lower() if "." in name else "",
         "mime_type": (str(part.metadata.get("Content-Type", "")).split(";")[0] if part else "")
         or record.mime,
@@ -218,6 +239,7 @@ def embedded_documents(
                 "embedded_path": part.embedded_path,
                 "embedded_depth": part.embedded_path.count("/"),
                 "filename": name,
+                "name_words": name_words(part.embedded_path or name),
                 "extension": name.rsplit(".", 1)[-1].lower() if "." in name else "",
                 "mime_type": str(part.metadata.get("Content-Type", "")).split(";")[0],
                 "size": None,

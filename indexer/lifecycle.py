@@ -13,6 +13,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
+from indexer.documents import upgrade_document
 from indexer.mapping import SCHEMA_VERSION, index_body
 
 
@@ -33,7 +34,8 @@ class IndexNames:
 
 
 def ensure_index(es: Elasticsearch, names: IndexNames) -> str:
-    """Create the current version's index and aliases if missing; return the index name."""
+    """Create the current version's index and aliases if missing, or migrate an older version
+    behind the aliases; return the index name."""
     index = names.concrete()
     if not es.indices.exists_alias(name=names.read_alias):
         if not es.indices.exists(index=index):
@@ -44,6 +46,8 @@ def ensure_index(es: Elasticsearch, names: IndexNames) -> str:
                 {"add": {"index": index, "alias": names.write_alias, "is_write_index": True}},
             ]
         )
+    elif current_index(es, names) != index:
+        return migrate(es, names)
     return current_index(es, names)
 
 
@@ -58,6 +62,9 @@ def migrate(es: Elasticsearch, names: IndexNames, target_version: int = SCHEMA_V
     target = names.concrete(target_version)
     if source == target:
         return target
+    if es.indices.exists(index=target):
+        # Left by an interrupted migration: no alias points at it, so it holds nothing live.
+        es.indices.delete(index=target)
     es.indices.create(
         index=target,
         settings={**index_body()["settings"], "refresh_interval": "-1"},
@@ -66,8 +73,7 @@ def migrate(es: Elasticsearch, names: IndexNames, target_version: int = SCHEMA_V
 
     def actions() -> Any:
         for hit in helpers.scan(es, index=source, query={"query": {"match_all": {}}}):
-            body = dict(hit["_source"])
-            body["schema_version"] = target_version
+            body = upgrade_document(hit["_source"])
             yield {"_index": target, "_id": hit["_id"], "_source": body}
 
     helpers.bulk(es, actions(), chunk_size=500, max_retries=5)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 _LOWER_KEYWORD = {"type": "keyword", "ignore_above": 1024, "normalizer": "foi_lower"}
@@ -56,6 +56,10 @@ MAPPINGS: dict[str, Any] = {
         # that folder facets drill down through.
         "folders": _KEYWORD,
         "filename": {**_KEYWORD, "fields": {"text": {"type": "text", "analyzer": "foi_exact"}}},
+        # The words of the path and file name, split on separators ("Salaries_2024.xlsx" →
+        # "Salaries 2024 xlsx"), so a file with no readable text is still found by its name.
+        # Added in schema version 2.
+        "name_words": _text_with_exact(),
         "extension": _LOWER_KEYWORD,
         "mime_type": _KEYWORD,
         "size": {"type": "long"},

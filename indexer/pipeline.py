@@ -73,6 +73,8 @@ class CrawlCounts:
 
 
 Progress = Callable[[CrawlCounts], None]
+# Statuses worth another attempt even when the file looks unchanged (see `_unchanged`).
+RETRIED_WHEN_UNCHANGED = frozenset({"access_denied"})
 # How often a running crawl saves its counts for the status page (live progress and ETA).
 PROGRESS_SAVE_S = 2.0
 
@@ -299,9 +301,12 @@ def _count(finished: list[FileOutcome], counts: CrawlCounts, progress: Progress)
 
 
 def _unchanged(previous: FileState | None, facts: FileFacts) -> bool:
+    """Same size, mtime and file id as last seen. A file we could not read last time is
+    never "unchanged": fixing a permission does not touch its mtime, and it is cheap to retry."""
     return (
         previous is not None
         and not previous.deleted
+        and previous.status not in RETRIED_WHEN_UNCHANGED
         and previous.size == facts.size
         and previous.mtime_ns == facts.mtime_ns
         and previous.file_id == stored_file_id(facts.file_id)

@@ -31,6 +31,7 @@ TIME_ZONE = "Europe/London"
 TEXT_FIELDS = (
     "title^3",
     "filename.text^2",
+    "name_words^2",
     "email_subject^2",
     "content",
     "authors.text",
@@ -41,6 +42,7 @@ TEXT_FIELDS = (
 EXACT_FIELDS = (
     "title.exact^3",
     "filename.text^2",
+    "name_words.exact^2",
     "email_subject.exact^2",
     "content.exact",
     "authors.text",

@@ -72,3 +72,13 @@ def test_embedded_children_link_to_their_container() -> None:
     assert nested["container_id"] == first["doc_id"]
     assert nested["root_id"] == container["doc_id"]
     assert first["acl_allow"] == ["S-1-1-0"] and first["sha256"] is None
+
+
+def test_name_words_split_separators_so_names_are_searchable() -> None:
+    from indexer.documents import name_words, upgrade_document
+
+    assert name_words("HR/Pay_2024/Salaries-final.v2.xlsx") == "HR Pay 2024 Salaries final v2 xlsx"
+    old = {"path": "Finance/Rates_2019.csv", "embedded_path": "", "schema_version": 1}
+    upgraded = upgrade_document(old)
+    assert upgraded["name_words"] == "Finance Rates 2019 csv"
+    assert upgraded["schema_version"] >= 2 and "name_words" not in old
