@@ -190,12 +190,19 @@ def read_or_create_secret(paths: StackPaths, name: str, preset: str = "") -> str
 
 
 def _process_start_ticks(pid: int) -> str | None:
+    """The process's start time in clock ticks, or None when it is gone (or a zombie)."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    # Field 22 (starttime) follows the command name, which may itself contain spaces.
-    return raw.rsplit(")", 1)[1].split()[19]
+    # Fields after the command name (which may itself contain spaces): state, ..., starttime.
+    fields = raw.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":
+        # A service we started in this process has exited: reap it.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return None
+    return fields[19]
 
 
 @dataclass(frozen=True)
@@ -276,6 +283,9 @@ def tcp_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
         return False
 
 
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
 def spawn(
     argv: Sequence[str],
     *,
@@ -306,6 +316,9 @@ def spawn(
         )
     finally:
         log.close()
+    # Services outlive this call and are never waited on here (PidFile reaps them once they
+    # exit); holding the Popen keeps Python from warning that a child is still running.
+    _SPAWNED.append(process)
     pid: int = process.pid
     pidfile.write(pid)
     return pid
