@@ -121,22 +121,7 @@ def audit_verify(settings: Settings) -> None:
 def audit_export(settings: Settings) -> None:
     """Write the audit log as CSV to standard output."""
     writer = csv.writer(sys.stdout)
-    writer.writerow(
-        ["id", "at", "actor", "action", "target", "ip", "outcome", "details", "prev_hash", "hash"]
-    )
+    writer.writerow(audit.CSV_HEADER)
     with Runtime(settings).sessions() as session:
         for event in session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
-            writer.writerow(
-                [
-                    event.id,
-                    event.at.isoformat(),
-                    event.actor,
-                    event.action,
-                    event.target,
-                    event.ip,
-                    event.outcome,
-                    event.details,
-                    event.prev_hash,
-                    event.hash,
-                ]
-            )
+            writer.writerow(audit.csv_row(event))

@@ -114,6 +114,36 @@ def record(
     return event
 
 
+CSV_HEADER = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "target",
+    "ip",
+    "outcome",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+
+def csv_row(event: AuditEvent) -> list[object]:
+    """One entry for export, with everything needed to re-verify the chain elsewhere."""
+    return [
+        event.id,
+        event.at.isoformat(),
+        event.actor,
+        event.action,
+        event.target,
+        event.ip,
+        event.outcome,
+        json.dumps(event.details, sort_keys=True),
+        event.prev_hash,
+        event.hash,
+    ]
+
+
 @dataclass(frozen=True)
 class ChainVerification:
     ok: bool

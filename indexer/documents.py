@@ -193,6 +193,24 @@ def file_document(
     return doc
 
 
+# What an embedded document takes from the file holding it: access to a file is access to
+# what is inside it, and it lives where the file lives.
+INHERITED_FROM_CONTAINER = (
+    "source",
+    "share",
+    "path",
+    "unc",
+    "folder",
+    "folders",
+    "file_id",
+    "acl_owner",
+    "acl_allow",
+    "acl_deny",
+    "acl_status",
+    "deleted",
+)
+
+
 def embedded_documents(
     container: dict[str, Any], extraction: Extraction, crawled: datetime
 ) -> list[dict[str, Any]]:
@@ -214,23 +232,7 @@ def embedded_documents(
         meta = normalised_metadata(part.metadata)
         docs.append(
             {
-                **{
-                    k: container[k]
-                    for k in (
-                        "source",
-                        "share",
-                        "path",
-                        "unc",
-                        "folder",
-                        "folders",
-                        "file_id",
-                        "acl_owner",
-                        "acl_allow",
-                        "acl_deny",
-                        "acl_status",
-                        "deleted",
-                    )
-                },
+                **{k: container[k] for k in INHERITED_FROM_CONTAINER},
                 **meta,
                 "doc_id": doc_id,
                 "kind": "embedded",

@@ -31,6 +31,7 @@ from foi_core.db import transaction
 from foi_core.models import FileState, stored_file_id
 from indexer.bulk import delete_documents, write_documents, write_partial
 from indexer.documents import (
+    INHERITED_FROM_CONTAINER,
     FileRecord,
     embedded_doc_id,
     embedded_documents,
@@ -265,23 +266,7 @@ class FileProcessor:
                     else doc["doc_id"],
                     "root_id": doc["doc_id"],
                     "crawled": crawled.isoformat(),
-                    **{
-                        k: doc[k]
-                        for k in (
-                            "source",
-                            "share",
-                            "path",
-                            "unc",
-                            "folder",
-                            "folders",
-                            "file_id",
-                            "acl_owner",
-                            "acl_allow",
-                            "acl_deny",
-                            "acl_status",
-                            "deleted",
-                        )
-                    },
+                    **{k: doc[k] for k in INHERITED_FROM_CONTAINER},
                 }
             )
             copies.append(child)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, select
 
-from foi_core.audit import Outcome, record, verify_chain
+from foi_core.audit import CSV_HEADER, Outcome, csv_row, record, verify_chain
 from foi_core.db import transaction
 from foi_core.models import AuditEvent, CrawlRun, FileState, Role
 from foi_core.sources import get_source, list_sources
@@ -92,20 +91,7 @@ def audit_export() -> ResponseReturnValue:
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                "id",
-                "at",
-                "actor",
-                "action",
-                "target",
-                "ip",
-                "outcome",
-                "details",
-                "prev_hash",
-                "hash",
-            ]
-        )
+        writer.writerow(CSV_HEADER)
         last = 0
         while True:
             with sessions() as session:
@@ -117,20 +103,7 @@ def audit_export() -> ResponseReturnValue:
             if not batch:
                 break
             for event in batch:
-                writer.writerow(
-                    [
-                        event.id,
-                        event.at.isoformat(),
-                        event.actor,
-                        event.action,
-                        event.target,
-                        event.ip,
-                        event.outcome,
-                        json.dumps(event.details, sort_keys=True),
-                        event.prev_hash,
-                        event.hash,
-                    ]
-                )
+                writer.writerow(csv_row(event))
             last = batch[-1].id
             yield buffer.getvalue()
             buffer.seek(0)

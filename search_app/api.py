@@ -17,7 +17,7 @@ from indexer.facets import Facets, FacetSelection
 from indexer.queries import InvalidCursor, PageCursor, Sort, search
 from indexer.querylang import QuerySyntaxError
 from search_app.auth import services, signed_in_user
-from search_app.documents import audit_access, download_response, load_visible
+from search_app.documents import audit_access, load_visible, serve_download
 from search_app.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -219,17 +219,4 @@ def document_text(doc_id: str) -> ResponseReturnValue:
 
 @bp.get("/documents/<doc_id>/content")
 def document_content(doc_id: str) -> ResponseReturnValue:
-    user = signed_in_user()
-    doc, outcome = load_visible(doc_id, user, "download")
-    response = download_response(doc)
-    audit_access(
-        user,
-        "download",
-        doc_id,
-        outcome,
-        path=doc.get("path"),
-        source=doc.get("source"),
-        sha256=doc.get("sha256"),
-        via="api",
-    )
-    return response
+    return serve_download(doc_id, via="api")

@@ -102,8 +102,8 @@ def download_response(doc: dict[str, Any]) -> Response:
     return response
 
 
-@bp.get("/documents/<doc_id>/download")
-def download(doc_id: str) -> ResponseReturnValue:
+def serve_download(doc_id: str, **context: Any) -> ResponseReturnValue:
+    """Check access, stream the original and audit it (shared by the page and the API)."""
     user = signed_in_user()
     doc, outcome = load_visible(doc_id, user, "download")
     response = download_response(doc)
@@ -115,5 +115,11 @@ def download(doc_id: str) -> ResponseReturnValue:
         path=doc.get("path"),
         source=doc.get("source"),
         sha256=doc.get("sha256"),
+        **context,
     )
     return response
+
+
+@bp.get("/documents/<doc_id>/download")
+def download(doc_id: str) -> ResponseReturnValue:
+    return serve_download(doc_id)
