@@ -609,7 +609,7 @@ def app(tmp_path: Any, names: IndexNames) -> Iterator[Flask]:
     settings = Settings(
         state_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path / 'app.db'}",
-        elasticsearch_url="http://127.0.0.1:9200",
+        elasticsearch_url=Settings.from_env().elasticsearch_url,
         index_prefix=names.prefix,
         secure_cookies=False,
     )
