@@ -174,8 +174,43 @@ WORDS = [
 ]
 
 
+# Real text is Zipf-distributed: a few words are everywhere ("council"), most are rare (names,
+# streets, reference numbers). A vocabulary of the council words plus 30,000 synthetic ones,
+# drawn with Zipf weights, gives realistic posting-list lengths; queries then use a realistic
+# mix of very common, mid-frequency and rare terms.
+VOCABULARY = WORDS + [
+    f"{a}{b}{c}"
+    for a in (
+        "bar",
+        "cal",
+        "den",
+        "fel",
+        "gor",
+        "hal",
+        "kin",
+        "lor",
+        "mar",
+        "nor",
+        "pen",
+        "ros",
+        "sel",
+        "tam",
+        "wes",
+    )
+    for b in ("a", "e", "i", "o", "u", "ay", "ew", "ing", "ton", "ley")
+    for c in range(200)
+]
+ZIPF = [1 / (rank + 1) ** 1.07 for rank in range(len(VOCABULARY))]
+
+
 def _text(rng: random.Random, words: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
+    return " ".join(rng.choices(VOCABULARY, weights=ZIPF, k=words)).capitalize() + "."
+
+
+def _term(rng: random.Random, band: str) -> str:
+    """A query term from a frequency band: common (top 50), mid (50-2,000) or rare."""
+    low, high = {"common": (0, 50), "mid": (50, 2000), "rare": (2000, 20000)}[band]
+    return VOCABULARY[rng.randrange(low, high)]
 
 
 def generate(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
@@ -261,14 +296,15 @@ def build_index(es: Elasticsearch, names: IndexNames, count: int) -> float:
 def query_mix(rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
     mix: list[tuple[str, dict[str, Any]]] = []
     for _ in range(40):
-        a, b = rng.sample(WORDS, 2)
+        band = rng.choices(["common", "mid", "rare"], weights=[2, 5, 3])[0]
+        a, b = _term(rng, band), _term(rng, "mid")
         mix += [
             ("word", {"q": a}),
             ("two words", {"q": f"{a} {b}"}),
             ("phrase", {"q": f'"{a} {b}"'}),
-            ("prefix", {"q": f"{a[:4]}*"}),
+            ("prefix", {"q": f"{a[:5]}*"}),
             ("fuzzy", {"q": f"{a}~"}),
-            ("boolean", {"q": f"({a} OR {b}) -{rng.choice(WORDS)}"}),
+            ("boolean", {"q": f"({a} OR {b}) -{_term(rng, 'common')}"}),
             (
                 "field filter",
                 {
