@@ -55,6 +55,22 @@ SHARE = "test"
 MIB = 1024 * 1024
 
 
+def _code_version() -> str:
+    """The commit the benchmark's code was loaded from (+ "dirty" with local changes)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    code = ("crawler", "indexer", "foi_core", "foi_cli", "demo", "bench")
+    dirty = " + uncommitted changes" if git("status", "--porcelain", "--", *code) else ""
+    return f"{git('rev-parse', '--short', 'HEAD') or 'unknown'}{dirty}"
+
+
+CODE_VERSION = _code_version()  # taken at start-up: others may commit while a run goes on
+
+
 def base_settings(**overrides: Any) -> Settings:
     """The environment's settings (as `foi` would see them from the repository root)."""
     env = dict(os.environ)
@@ -299,14 +315,18 @@ def _first_match(path: Path, pattern: str) -> str:
     return found.group(1).strip() if found else ""
 
 
-def report(name: str, title: str, settings: Settings, body: str, *, write: bool) -> None:
+def report(
+    name: str, title: str, settings: Settings, body: str, *, write: bool, command: str = ""
+) -> None:
     """Print a benchmark's result; with `write`, put it into docs/benchmarks.md, replacing
     that benchmark's previous section (and refreshing the machine description)."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     section = (
-        f"## {title}\n\n_Run {stamp} with `python -m bench.{name}`; load average at the end "
-        f"{load} (1, 5, 15 min; the machine is shared)._\n\n{body.strip()}\n"
+        f"## {title}\n\n_Run {stamp} with `python -m bench.{command or name}` "
+        f"on commit {CODE_VERSION}; load average at the end {load} "
+        "(1, 5, 15 min; the machine is shared)._\n\n"
+        f"{body.strip()}\n"
     )
     print(f"\n{section}")
     if not write:
@@ -350,8 +370,9 @@ def stack_pid_file(settings: Settings, service: str) -> Path:
 
 def service_cpu_seconds(pid_file: Path) -> float:
     """CPU seconds used so far by a service process and its descendants (Tika's forked parser
-    JVM and its Tesseract runs are children of the server). A restarted child starts again
-    from zero."""
+    JVM and its Tesseract runs are children of the server), including descendants that have
+    exited: a parent that reaps a child adds the child's time to its own cutime/cstime, so a
+    restarted parser JVM does not reset the count."""
     root = int(pid_file.read_text().split()[0])
     children: dict[int, list[int]] = defaultdict(list)
     ticks: dict[int, int] = {}
@@ -362,7 +383,7 @@ def service_cpu_seconds(pid_file: Path) -> float:
             continue
         pid = int(stat.parent.name)
         children[int(fields[1])].append(pid)  # field 4 of stat: the parent pid
-        ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+        ticks[pid] = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()

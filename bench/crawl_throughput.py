@@ -262,7 +262,12 @@ def main() -> None:
         ["file set", "stage", "share of worker time", "ms per call"],
         [stage for r in results for stage in r.stages],
     )
-    report("crawl_throughput", "Extraction-bound throughput", settings, body, write=args.write)
+    # A partial run (--only) gets its own section rather than replacing the full run's.
+    key, title, command = "crawl_throughput", "Extraction-bound throughput", ""
+    if args.only:
+        key, title = f"{key}_{args.only}", f"{title}: {args.only} only"
+        command = f"crawl_throughput --size {args.size} --only {args.only}"
+    report(key, title, settings, body, write=args.write, command=command)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
 import magic
-from smbprotocol.exceptions import EndOfFile
+from smbprotocol.exceptions import EndOfFile, SMBException
 
 from crawler.smb import SMB_ERRORS, SmbShare
 
@@ -120,7 +120,14 @@ def _chunks(share: SmbShare, handle: BinaryIO, size: int) -> Iterator[bytes]:
             while len(in_flight) < READ_PIPELINE and offset < size:
                 length = min(share.read_bytes, size - offset)
                 request, receive = fd.read(offset, length, send=False)
-                in_flight.append((connection.send(request, session_id, tree_id), receive))
+                try:
+                    # Ask for credits back as we go, so other workers' requests are not starved.
+                    sent = connection.send(request, session_id, tree_id, credit_request=16)
+                except SMBException as exc:
+                    if not in_flight or "credits" not in str(exc):
+                        raise
+                    break  # out of credits: collect an answer first, which returns some
+                in_flight.append((sent, receive))
                 offset += length
             sent, receive = in_flight.popleft()
             try:
