@@ -16,6 +16,7 @@ COPY crawler/ crawler/
 COPY indexer/ indexer/
 COPY search_app/ search_app/
 COPY retention/ retention/
+COPY cases/ cases/
 COPY devstack/ devstack/
 COPY demo/ demo/
 COPY foi_cli/ foi_cli/

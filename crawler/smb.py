@@ -354,6 +354,13 @@ class SmbShare:
             attributes=int(result.st_file_attributes),
         )
 
+    def remove(self, rel_path: str) -> None:
+        """Delete one file (authorised disposal only: see retention.disposal)."""
+        try:
+            smbclient.remove(self.unc(rel_path), **self._kwargs)
+        except SMB_ERRORS as exc:
+            raise self.error(exc) from exc
+
     def list_dir(self, rel_path: str) -> DirectoryListing:
         """All entries of one folder in a few round trips, read completely before returning so
         no handle stays open while the caller works."""

@@ -8,6 +8,7 @@ from foi_cli.admin import audit_group, db_group, tokens_group, users_group
 from foi_cli.crawl import crawl_command, sources_group
 from foi_cli.deadline import deadline_command
 from foi_cli.demo import demo_command, serve_command
+from foi_cli.retention import holds_group, retention_group
 from foi_cli.stack import stack_group
 from foi_cli.worker import worker_command
 from foi_core.settings import Settings, SettingsError
@@ -35,6 +36,8 @@ for command in (
     demo_command,
     serve_command,
     deadline_command,
+    holds_group,
+    retention_group,
 ):
     cli.add_command(command)
 

@@ -10,6 +10,7 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.shares import ShareProvider
 from crawler.smb import ShareLocation, SmbShare
 from foi_core.clients import build_elasticsearch
 from foi_core.credentials import resolve
@@ -22,6 +23,9 @@ from indexer.lifecycle import IndexNames, ensure_index
 from indexer.pipeline import CrawlPipeline, FileDispatch
 from indexer.processor import FileProcessor
 from indexer.tasks import TaskLimits, build_celery_app
+from retention.context import Records
+from retention.keeping import RecordKeeper
+from retention.store import PreservationStore
 
 
 @dataclass
@@ -55,6 +59,23 @@ class Runtime:
             ),
         )
 
+    @cached_property
+    def shares(self) -> ShareProvider:
+        return ShareProvider(self.sessions, read_bytes=self.settings.smb_read_bytes)
+
+    @cached_property
+    def records(self) -> Records:
+        ensure_index(self.es, self.names)
+        return Records(
+            sessions=self.sessions,
+            es=self.es,
+            names=self.names,
+            store=PreservationStore(self.settings.effective_preservation_dir),
+            shares=self.shares.share,
+            approvals_needed=self.settings.disposal_approvals,
+            organisation=self.settings.organisation,
+        )
+
     def share(self, source: Source) -> SmbShare:
         location = ShareLocation(source.server, source.port, source.share, source.root)
         return SmbShare(
@@ -74,6 +95,7 @@ class Runtime:
             extractor=self.extractor,
             sessions=self.sessions,
             max_file_bytes=self.settings.max_file_bytes,
+            keeping=RecordKeeper(self.records, source.name),
         )
 
     @cached_property

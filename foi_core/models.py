@@ -7,15 +7,17 @@ migrations and these models agree.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -169,3 +171,185 @@ class FileState(Base):
     status: Mapped[str] = mapped_column(String(32), default="")
     last_seen_run: Mapped[int] = mapped_column(Integer, default=0)
     deleted: Mapped[bool] = mapped_column(default=False)
+
+
+class HoldStatus(enum.StrEnum):
+    ACTIVE = "active"
+    RELEASE_REQUESTED = "release_requested"
+    RELEASED = "released"
+
+
+class Hold(Base):
+    """A legal hold (freeze). While it is not released, nothing it covers may be disposed of,
+    and the originals it covers are preserved (copy-on-hold)."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(150))
+    case_ref: Mapped[str] = mapped_column(String(64), default="", index=True)
+    status: Mapped[str] = mapped_column(String(32), default=HoldStatus.ACTIVE, index=True)
+    created_by: Mapped[str] = mapped_column(String(150))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    release_requested_by: Mapped[str] = mapped_column(String(150), default="")
+    release_requested_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
+    release_reason: Mapped[str] = mapped_column(Text, default="")
+    released_by: Mapped[str] = mapped_column(String(150), default="")
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class HoldScope(Base):
+    """What a hold covers: one document (`item`), everything below a folder of a source
+    (`folder`), or a search re-applied to content indexed later (`query`)."""
+
+    __tablename__ = "hold_scopes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    doc_id: Mapped[str] = mapped_column(String(64), default="")
+    source_name: Mapped[str] = mapped_column(String(100), default="")
+    folder: Mapped[str] = mapped_column(Text, default="")
+    # The search page's query string (q and facet choices), as for saved searches.
+    query: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    added_by: Mapped[str] = mapped_column(String(150))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HeldDocument(Base):
+    """A file (by its root document id) covered by a hold. Rows are kept after release, as
+    history; a file is held while any row of it belongs to a hold that is not released."""
+
+    __tablename__ = "held_documents"
+    __table_args__ = (UniqueConstraint("hold_id", "root_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"), index=True)
+    scope_id: Mapped[int | None] = mapped_column(ForeignKey("hold_scopes.id"), default=None)
+    root_id: Mapped[str] = mapped_column(String(64), index=True)
+    # The document that matched (a file, or an attachment inside it).
+    doc_id: Mapped[str] = mapped_column(String(64))
+    source_name: Mapped[str] = mapped_column(String(100), default="")
+    path: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    # Matched a query hold by name/metadata only because its content could not be read.
+    conservative: Mapped[bool] = mapped_column(default=False)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PreservationStatus(enum.StrEnum):
+    PENDING = "pending"
+    PRESERVED = "preserved"
+    FAILED = "failed"
+
+
+class PreservationTask(Base):
+    """One held original to copy into the preservation store, and how that went."""
+
+    __tablename__ = "preservation_tasks"
+    __table_args__ = (UniqueConstraint("root_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root_id: Mapped[str] = mapped_column(String(64), index=True)
+    source_name: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=PreservationStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SourceChange(Base):
+    """A held file that a crawl found changed or deleted at source. The held version stays
+    indexed (as `version_doc_id`) and downloadable from the preservation store."""
+
+    __tablename__ = "held_source_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root_id: Mapped[str] = mapped_column(String(64), index=True)
+    version_doc_id: Mapped[str] = mapped_column(String(64), default="")
+    source_name: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(Text)
+    change: Mapped[str] = mapped_column(String(16))  # changed | deleted | moved
+    old_sha256: Mapped[str] = mapped_column(String(64), default="")
+    new_sha256: Mapped[str] = mapped_column(String(64), default="")
+    preserved: Mapped[bool] = mapped_column(default=False)
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RetentionSchedule(Base):
+    """A version of the retention schedule (YAML). The newest row is in force."""
+
+    __tablename__ = "retention_schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    loaded_by: Mapped[str] = mapped_column(String(150))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BatchStatus(enum.StrEnum):
+    PENDING = "pending"  # awaiting review and approval
+    APPROVED = "approved"
+    EXECUTED = "executed"
+    CANCELLED = "cancelled"
+
+
+class DisposalBatch(Base):
+    __tablename__ = "disposal_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default=BatchStatus.PENDING, index=True)
+    schedule_version: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(150))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    approvals_needed: Mapped[int] = mapped_column(Integer, default=1)
+    # Usernames in approval order; the same person never approves twice.
+    approved_by: Mapped[list[str]] = mapped_column(default=list)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    executed_by: Mapped[str] = mapped_column(String(150), default="")
+    executed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    note: Mapped[str] = mapped_column(Text, default="")
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    certificate_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    certificate_csv: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+
+class DisposalItem(Base):
+    """One file proposed for destruction, with the facts it was approved on."""
+
+    __tablename__ = "disposal_items"
+    __table_args__ = (UniqueConstraint("batch_id", "doc_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("disposal_batches.id"), index=True)
+    doc_id: Mapped[str] = mapped_column(String(64), index=True)
+    source_name: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(Text)
+    unc: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    file_id: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    modified: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    class_id: Mapped[str] = mapped_column(String(64))
+    class_name: Mapped[str] = mapped_column(String(200))
+    authority: Mapped[str] = mapped_column(Text)
+    disposal_date: Mapped[date] = mapped_column(Date)
+    excluded: Mapped[bool] = mapped_column(default=False)
+    excluded_by: Mapped[str] = mapped_column(String(150), default="")
+    exclude_reason: Mapped[str] = mapped_column(Text, default="")
+    # "" until executed; then destroyed | skipped | failed.
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+    outcome_reason: Mapped[str] = mapped_column(Text, default="")
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

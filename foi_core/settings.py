@@ -93,6 +93,16 @@ class Settings:
     # Initial admin account created by `foi demo` / `foi users bootstrap`.
     admin_password: str = ""
     corpus_dir: Path | None = None
+    # The council's name, printed on destruction certificates and bundle summaries.
+    organisation: str = ""
+    # Content-addressed store of held originals; empty means state_dir/preservation.
+    preservation_dir: Path | None = None
+    # Approvals a disposal batch needs before it can run: 1, or 2 (two different people).
+    disposal_approvals: int = 1
+
+    @property
+    def effective_preservation_dir(self) -> Path:
+        return self.preservation_dir or self.state_dir / "preservation"
 
     @property
     def effective_database_url(self) -> str:
@@ -130,6 +140,12 @@ class Settings:
         corpus = get("FOI_CORPUS_DIR")
         if corpus is not None:
             kwargs["corpus_dir"] = Path(corpus).expanduser().resolve()
+        preservation = get("FOI_PRESERVATION_DIR")
+        if preservation is not None:
+            kwargs["preservation_dir"] = Path(preservation).expanduser().resolve()
+        approvals = kwargs.get("disposal_approvals")
+        if isinstance(approvals, int) and approvals > 2:
+            raise SettingsError(f"FOI_DISPOSAL_APPROVALS must be 1 or 2; got {approvals}")
         return cls(**kwargs)  # type: ignore[arg-type]
 
     def to_env(self) -> dict[str, str]:
@@ -145,6 +161,8 @@ class Settings:
         env["FOI_TIKA_TIMEOUT"] = repr(self.tika_timeout_s)
         if self.corpus_dir is not None:
             env["FOI_CORPUS_DIR"] = str(self.corpus_dir)
+        if self.preservation_dir is not None:
+            env["FOI_PRESERVATION_DIR"] = str(self.preservation_dir)
         return env
 
     def redacted(self) -> dict[str, str]:
@@ -171,6 +189,7 @@ _STRINGS = {
     "samba_user": "FOI_SAMBA_USER",
     "samba_password": "FOI_SAMBA_PASSWORD",
     "admin_password": "FOI_ADMIN_PASSWORD",
+    "organisation": "FOI_ORGANISATION",
 }
 _INTS = {
     "max_file_bytes": "FOI_MAX_FILE_BYTES",
@@ -182,6 +201,7 @@ _INTS = {
     "task_time_limit_s": "FOI_TASK_TIME_LIMIT",
     "samba_port": "FOI_SAMBA_PORT",
     "postgres_port": "FOI_POSTGRES_PORT",
+    "disposal_approvals": "FOI_DISPOSAL_APPROVALS",
 }
 _BOOLS = {
     "secure_cookies": "FOI_SECURE_COOKIES",
@@ -200,4 +220,5 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     *_BOOLS.values(),
     "FOI_TIKA_TIMEOUT",
     "FOI_CORPUS_DIR",
+    "FOI_PRESERVATION_DIR",
 )

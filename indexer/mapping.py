@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 _LOWER_KEYWORD = {"type": "keyword", "ignore_above": 1024, "normalizer": "foi_lower"}
@@ -90,6 +90,24 @@ MAPPINGS: dict[str, Any] = {
         "duplicate_of": _KEYWORD,
         "copies": {"type": "integer"},
         "deleted": {"type": "boolean"},
+        # Records management (schema version 3). Held: ids of the unreleased holds covering
+        # the file this document lives in (maintained by retention/, copied on every write).
+        "hold_ids": _KEYWORD,
+        "held": {"type": "boolean"},
+        # A held version of a file that later changed at source: the live document's id, and
+        # when the change was found. The bytes are in the preservation store (by sha256).
+        "version_of": _KEYWORD,
+        "superseded": {"type": "date"},
+        "retention_class": _KEYWORD,
+        "retention_action": _KEYWORD,
+        "disposal_date": {"type": "date"},
+        "retention_reason": {"type": "keyword", "index": False},
+        # A destroyed record's stub: its content is gone, these say when, why and how.
+        "destroyed": {"type": "date"},
+        "destruction_class": _KEYWORD,
+        "destruction_authority": {"type": "keyword", "index": False},
+        "destruction_method": {"type": "keyword", "index": False},
+        "disposal_batch": {"type": "integer"},
         "schema_version": {"type": "integer"},
     },
 }

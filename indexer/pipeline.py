@@ -164,6 +164,7 @@ class CrawlPipeline:
         try:
             self._crawl(run_id, full, counts, self._recorder(run_id, started, progress))
             counts.deleted = self._sweep_deleted(run_id, counts.problem_paths)
+            self.processor.keeping.crawl_finished(self.source, run_id)
             status, error = "finished", ""
         except SourceError as exc:
             error = str(exc)
@@ -290,6 +291,7 @@ class CrawlPipeline:
                 query={"terms": {"root_id": chunk}},
             )["hits"]["hits"]
             mark_deleted(es, names.write_alias, {*chunk, *(hit["_id"] for hit in children)})
+            self.processor.keeping.deleted_at_source(chunk)
         return len(doc_ids)
 
 

@@ -45,6 +45,7 @@ from indexer.extract import (
     TikaExtractor,
     TikaUnavailable,
 )
+from indexer.keeping import NoRecordKeeping, RecordKeeping
 from indexer.lifecycle import IndexNames
 
 # Fields an extraction contributes; copied when content is reused instead of re-extracted.
@@ -112,6 +113,7 @@ class FileProcessor:
     # process may have died of another, concurrent request.
     parse_attempts: int = 3
     sleep: Callable[[int], None] = _sleep_with_jitter
+    keeping: RecordKeeping = field(default_factory=NoRecordKeeping)
     # Content this process has indexed (sha256 -> doc id). Search is near-real-time, so a
     # copy met seconds after its original would otherwise be extracted again.
     _known: dict[str, str] = field(default_factory=dict, init=False, repr=False)
@@ -141,6 +143,8 @@ class FileProcessor:
         except FileVanished:
             return FileOutcome(facts.path, "vanished", "vanished")
         record = self._record(facts, result.sha256, result.mime)
+        if previous is not None and not previous.deleted and previous.sha256 != record.sha256:
+            self.keeping.before_replace(previous.doc_id, previous.sha256, record.sha256)
         try:
             with self._hash_lock(record.sha256):
                 reused = self._reuse_by_hash(record, crawled)
@@ -160,7 +164,7 @@ class FileProcessor:
                     record, extraction.status, extraction.error, extraction.container, crawled
                 )
                 documents = [container, *embedded_documents(container, extraction, crawled)]
-                write_documents(self.es, self.names.write_alias, documents)
+                self._write(documents)
                 if previous is not None:
                     self._drop_stale_children(
                         container["doc_id"], [doc["doc_id"] for doc in documents]
@@ -172,6 +176,10 @@ class FileProcessor:
                 result.spool.close()
         self._save_state(facts, record.sha256, extraction.status, run_id)
         return FileOutcome(facts.path, kind, extraction.status, extracted=extracted)
+
+    def _write(self, documents: list[dict[str, Any]]) -> None:
+        self.keeping.annotate(documents)
+        write_documents(self.es, self.names.write_alias, documents)
 
     def _extract(self, spool: Any, path: str) -> Extraction:
         unavailable = interrupted = 0
@@ -270,7 +278,7 @@ class FileProcessor:
                 }
             )
             copies.append(child)
-        write_documents(self.es, self.names.write_alias, copies)
+        self._write(copies)
         return str(original["status"]), [copy["doc_id"] for copy in copies]
 
     def _reuse_by_hash(self, record: FileRecord, crawled: datetime) -> tuple[str, list[str]] | None:
@@ -363,6 +371,7 @@ class FileProcessor:
         with self._guard:
             if self._known.get(old.sha256) == old.doc_id:
                 self._known[old.sha256] = new_id
+        self.keeping.moved(old.doc_id, new_id, facts.path)
         with transaction(self.sessions) as session:
             state = session.get_one(FileState, old.id)
             state.path = facts.path
@@ -382,7 +391,9 @@ class FileProcessor:
     ) -> FileOutcome:
         """Index the file's facts without content; what its earlier content held goes."""
         document = file_document(self._record(facts, "", ""), status, reason, None, crawled)
-        write_documents(self.es, self.names.write_alias, [document])
+        if previous is not None and not previous.deleted and previous.sha256:
+            self.keeping.before_replace(previous.doc_id, previous.sha256, "")
+        self._write([document])
         if previous is not None:
             self._drop_stale_children(document["doc_id"], [document["doc_id"]])
         self._save_state(facts, "", status, run_id)

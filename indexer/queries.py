@@ -74,7 +74,16 @@ def base_query(
     filter_clauses = [*acl_filter(principal), *filters]
     must_not: list[dict[str, Any]] = []
     if not include_deleted:
-        must_not.append({"term": {"deleted": True}})
+        # A held file deleted at source is still held information (its original is in the
+        # preservation store), so it stays findable.
+        must_not.append(
+            {
+                "bool": {
+                    "filter": [{"term": {"deleted": True}}],
+                    "must_not": [{"term": {"held": True}}],
+                }
+            }
+        )
     return {
         "bool": {
             "must": list(must) or [{"match_all": {}}],

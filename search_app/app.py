@@ -28,7 +28,7 @@ from foi_core.db import build_engine, session_factory
 from foi_core.settings import Settings
 from indexer.lifecycle import IndexNames
 from search_app import admin, api, auth, documents, saved, search, security
-from search_app.shares import ShareProvider
+from crawler.shares import ShareProvider
 
 # Signed session cookies are refused after this long: a working day, then sign in again.
 SESSION_LIFETIME = timedelta(hours=8)

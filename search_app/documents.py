@@ -19,7 +19,7 @@ from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from indexer import records
 from search_app.auth import CurrentUser, services, signed_in_user
-from search_app.shares import ShareProvider, SourceUnavailable
+from crawler.shares import ShareProvider, SourceUnavailable
 
 bp = Blueprint("documents", __name__)
 _DOC_ID = re.compile(r"^[0-9a-f]{40}$")

@@ -29,6 +29,7 @@ from indexer.distributed import CeleryDispatch, DispatchStalled
 from indexer.extract import TikaUnavailable
 from indexer.lifecycle import IndexNames
 from indexer.pipeline import CrawlPipeline
+from indexer.keeping import NoRecordKeeping
 from indexer.processor import FileOutcome
 from indexer.tasks import (
     MAX_REDELIVERIES,
@@ -73,6 +74,7 @@ class FakeProcessor:
     share: object = None
     es: object = None
     names: object = None
+    keeping: NoRecordKeeping = field(default_factory=NoRecordKeeping)
 
     def process(self, facts: FileFacts, run_id: int, previous: FileState | None) -> FileOutcome:
         self.calls.append((facts.path, run_id, None if previous is None else previous.deleted))

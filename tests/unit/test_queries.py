@@ -31,10 +31,13 @@ def test_front_office_queries_are_trimmed_by_acl() -> None:
     assert trim["must_not"] == [{"terms": {"acl_deny": list(CLERK.sids)}}]
 
 
-def test_officers_are_not_trimmed_but_deleted_files_are_hidden() -> None:
+def test_officers_are_not_trimmed_but_deleted_files_are_hidden_unless_held() -> None:
     query = base_query(OFFICER)
     assert query["bool"]["filter"] == []
-    assert {"term": {"deleted": True}} in query["bool"]["must_not"]
+    [hidden] = query["bool"]["must_not"]
+    assert hidden["bool"]["filter"] == [{"term": {"deleted": True}}]
+    assert hidden["bool"]["must_not"] == [{"term": {"held": True}}]
+    assert base_query(OFFICER, include_deleted=True)["bool"]["must_not"] == []
 
 
 def test_search_uses_safe_parser_and_exact_phrases() -> None:

@@ -1,4 +1,5 @@
-"""SMB access for downloads: one `SmbShare` per source per process, built on first use."""
+"""SMB access by source name: one `SmbShare` per source per process, built on first use
+(downloads, preservation copies, disposal)."""
 
 from __future__ import annotations
 

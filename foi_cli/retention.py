@@ -1,0 +1,381 @@
+"""`foi holds` and `foi retention`: legal holds, schedules, reports and disposal batches.
+
+The CLI runs on the server, by the people who run it; decisions that need a named person
+(placing and releasing holds, approving and executing disposal) take `--as USERNAME`, which
+must be an active account with the records-manager role (or admin), and are audited under it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+import click
+from sqlalchemy import func, select
+
+from foi_cli.runtime import Runtime
+from foi_core.models import (
+    DisposalBatch,
+    DisposalItem,
+    HeldDocument,
+    Hold,
+    PreservationTask,
+    Role,
+    User,
+)
+from foi_core.settings import Settings
+from retention.classify import current_schedule, reclassify, report, save_schedule
+from retention.disposal import DisposalError, approve, build_batch, exclude, execute
+from retention.holds import (
+    HoldError,
+    add_scope,
+    approve_release,
+    create_hold,
+    request_release,
+)
+from retention.preservation import run_pending
+from retention.schedule import ScheduleError, load_schedule_file, seed_schedule_text
+
+_MANAGERS = (Role.RECORDS_MANAGER, Role.ADMIN)
+
+
+def _person(runtime: Runtime, username: str) -> str:
+    with runtime.sessions() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise click.ClickException(f"no active account called {username!r}")
+    if user.role not in _MANAGERS:
+        raise click.ClickException(f"{username} is a {user.role}; this needs a records manager")
+    return username
+
+
+_AS = click.option("--as", "username", required=True, help="The records manager doing this.")
+
+
+@click.group("holds")
+def holds_group() -> None:
+    """Legal holds: nothing held is ever disposed of, and held originals are preserved."""
+
+
+@holds_group.command("create")
+@click.argument("name")
+@click.option("--reason", required=True)
+@click.option("--case", "case_ref", default="", help="The request case this hold serves.")
+@_AS
+@click.pass_obj
+def holds_create(settings: Settings, name: str, reason: str, case_ref: str, username: str) -> None:
+    """Create a hold (then add documents, folders or searches to it)."""
+    runtime = Runtime(settings)
+    actor = _person(runtime, username)
+    try:
+        hold_id = create_hold(
+            runtime.records, name=name, reason=reason, owner=actor, actor=actor, case_ref=case_ref
+        )
+    except HoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"hold {hold_id} created: {name}")
+
+
+@holds_group.command("add")
+@click.argument("hold_id", type=int)
+@click.option("--document", "doc_id", default="", help="A document id.")
+@click.option("--folder", default="", help="SOURCE:FOLDER, e.g. hr:Cases/Smith")
+@click.option("--search", "query", default="", help='Search words, e.g. "riverside wharf".')
+@_AS
+@click.pass_obj
+def holds_add(
+    settings: Settings, hold_id: int, doc_id: str, folder: str, query: str, username: str
+) -> None:
+    """Cover a document, a folder or a search (new matches join after every crawl)."""
+    if sum(bool(x) for x in (doc_id, folder, query)) != 1:
+        raise click.UsageError("give exactly one of --document, --folder, --search")
+    runtime = Runtime(settings)
+    actor = _person(runtime, username)
+    try:
+        if doc_id:
+            joined = add_scope(runtime.records, hold_id, kind="item", doc_id=doc_id, actor=actor)
+        elif folder:
+            source, _, path = folder.partition(":")
+            joined = add_scope(
+                runtime.records, hold_id, kind="folder", source=source, folder=path, actor=actor
+            )
+        else:
+            joined = add_scope(
+                runtime.records, hold_id, kind="query", query=urlencode({"q": query}), actor=actor
+            )
+    except HoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    report_ = run_pending(runtime.records, actor=actor, include_failed=False)
+    click.echo(
+        f"{joined} files joined hold {hold_id}; {report_.preserved} originals preserved, "
+        f"{report_.failed} could not be"
+    )
+    for path, error in report_.failures:
+        click.echo(f"  NOT PRESERVED {path}: {error}", err=True)
+
+
+@holds_group.command("list")
+@click.pass_obj
+def holds_list(settings: Settings) -> None:
+    runtime = Runtime(settings)
+    with runtime.sessions() as session:
+        counts = dict(
+            session.execute(
+                select(HeldDocument.hold_id, func.count()).group_by(HeldDocument.hold_id)
+            ).all()
+        )
+        holds = session.execute(select(Hold).order_by(Hold.id)).scalars().all()
+        for hold in holds:
+            click.echo(
+                f"{hold.id:>4}  {hold.status:<18} {counts.get(hold.id, 0):>6} files  "
+                f"{hold.name}  (case {hold.case_ref or '-'}, by {hold.created_by})"
+            )
+
+
+@holds_group.command("release-request")
+@click.argument("hold_id", type=int)
+@click.option("--reason", required=True)
+@_AS
+@click.pass_obj
+def holds_release_request(settings: Settings, hold_id: int, reason: str, username: str) -> None:
+    """First step of a release; a different records manager must approve it."""
+    runtime = Runtime(settings)
+    try:
+        request_release(runtime.records, hold_id, actor=_person(runtime, username), reason=reason)
+    except HoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"release of hold {hold_id} requested; another records manager must approve it")
+
+
+@holds_group.command("release-approve")
+@click.argument("hold_id", type=int)
+@_AS
+@click.pass_obj
+def holds_release_approve(settings: Settings, hold_id: int, username: str) -> None:
+    runtime = Runtime(settings)
+    try:
+        approve_release(runtime.records, hold_id, approver=_person(runtime, username))
+    except HoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"hold {hold_id} released")
+
+
+@holds_group.command("preserve")
+@click.pass_obj
+def holds_preserve(settings: Settings) -> None:
+    """Copy every held original not yet in the preservation store (retries failures)."""
+    runtime = Runtime(settings)
+    result = run_pending(runtime.records, actor="cli")
+    click.echo(f"{result.preserved} preserved, {result.failed} failed")
+    for path, error in result.failures:
+        click.echo(f"  NOT PRESERVED {path}: {error}", err=True)
+    with runtime.sessions() as session:
+        open_tasks = session.execute(
+            select(func.count()).where(PreservationTask.status != "preserved")
+        ).scalar_one()
+    if open_tasks:
+        raise SystemExit(1)
+
+
+@click.group("retention")
+def retention_group() -> None:
+    """Retention schedules, the retention report, and disposal batches."""
+
+
+@retention_group.group("schedule")
+def schedule_group() -> None:
+    """The retention schedule in force (YAML, versioned)."""
+
+
+@schedule_group.command("load")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_AS
+@click.pass_obj
+def schedule_load(settings: Settings, path: Path, username: str) -> None:
+    """Validate a schedule file, put it in force and re-classify every file."""
+    runtime = Runtime(settings)
+    actor = _person(runtime, username)
+    try:
+        load_schedule_file(path)
+        schedule = save_schedule(runtime.records, path.read_text(encoding="utf-8"), actor=actor)
+    except ScheduleError as exc:
+        raise click.ClickException(f"the schedule was not loaded:\n{exc}") from None
+    click.echo(f"schedule {schedule.version} in force: {len(schedule.classes)} classes")
+
+
+@schedule_group.command("seed")
+def schedule_seed() -> None:
+    """Print the seed schedule (council classes that need local sign-off) to edit and load."""
+    sys.stdout.write(seed_schedule_text())
+
+
+@schedule_group.command("show")
+@click.pass_obj
+def schedule_show(settings: Settings) -> None:
+    with Runtime(settings).sessions() as session:
+        schedule = current_schedule(session)
+    if schedule is None:
+        raise click.ClickException("no schedule loaded (foi retention schedule load FILE)")
+    sys.stdout.write(schedule.text)
+
+
+@retention_group.command("classify")
+@click.pass_obj
+def retention_classify(settings: Settings) -> None:
+    """Re-classify every indexed file under the schedule in force."""
+    runtime = Runtime(settings)
+    with runtime.sessions() as session:
+        schedule = current_schedule(session)
+    click.echo(f"{reclassify(runtime.records, schedule)} files re-classified")
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB"
+
+
+@retention_group.command("report")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def retention_report(settings: Settings, as_json: bool) -> None:
+    """Files per class and action, unclassified files, and the storage disposal can reclaim."""
+    result = report(Runtime(settings).records, date.today())
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "schedule_version": result.schedule_version,
+                    "files": result.files,
+                    "by_class": {
+                        c.class_id: {"files": c.files, "bytes": c.bytes} for c in result.by_class
+                    },
+                    "by_action": dict(result.by_action),
+                    "unclassified": {
+                        "files": result.unclassified,
+                        "bytes": result.unclassified_bytes,
+                        "folders": dict(result.unclassified_folders),
+                    },
+                    "eligible": {"files": result.eligible, "bytes": result.eligible_bytes},
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"schedule: {result.schedule_version or 'none loaded'}; {result.files} files")
+    click.echo("per class:")
+    for entry in result.by_class:
+        click.echo(f"  {entry.class_id:<16} {entry.files:>8} files  {_mib(entry.bytes):>14}")
+    click.echo("per action:")
+    for action, files in result.by_action:
+        click.echo(f"  {action:<16} {files:>8} files")
+    click.echo(
+        f"unclassified: {result.unclassified} files ({_mib(result.unclassified_bytes)}) "
+        "- a gap in the schedule to fix"
+    )
+    for folder, files in result.unclassified_folders:
+        click.echo(f"  {files:>8}  {folder or '(top folder)'}")
+    click.echo(
+        f"eligible for disposal today: {result.eligible} files, "
+        f"{_mib(result.eligible_bytes)} reclaimable"
+    )
+
+
+@retention_group.command("run")
+@click.pass_obj
+def retention_run(settings: Settings) -> None:
+    """Build a disposal batch of everything eligible today (it then needs review and approval)."""
+    runtime = Runtime(settings)
+    try:
+        batch = build_batch(runtime.records, actor="retention-run", today=date.today())
+    except DisposalError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("nothing is eligible for disposal" if batch is None else f"batch {batch} built")
+
+
+@retention_group.command("batches")
+@click.pass_obj
+def retention_batches(settings: Settings) -> None:
+    with Runtime(settings).sessions() as session:
+        for batch in session.execute(select(DisposalBatch).order_by(DisposalBatch.id)).scalars():
+            approvals = f"{len(batch.approved_by)}/{batch.approvals_needed}"
+            click.echo(
+                f"{batch.id:>4}  {batch.status:<10} {batch.counts.get('items', 0):>6} files  "
+                f"approvals {approvals}  schedule {batch.schedule_version}"
+            )
+
+
+@retention_group.command("show")
+@click.argument("batch_id", type=int)
+@click.pass_obj
+def retention_show(settings: Settings, batch_id: int) -> None:
+    with Runtime(settings).sessions() as session:
+        items = session.execute(
+            select(DisposalItem).where(DisposalItem.batch_id == batch_id).order_by(DisposalItem.id)
+        ).scalars()
+        for item in items:
+            state = "excluded" if item.excluded else item.outcome or "proposed"
+            click.echo(f"{item.doc_id}  {state:<9} {item.class_id:<14} {item.unc}")
+
+
+@retention_group.command("exclude")
+@click.argument("batch_id", type=int)
+@click.argument("doc_ids", nargs=-1, required=True)
+@click.option("--reason", required=True)
+@_AS
+@click.pass_obj
+def retention_exclude(
+    settings: Settings, batch_id: int, doc_ids: tuple[str, ...], reason: str, username: str
+) -> None:
+    runtime = Runtime(settings)
+    try:
+        count = exclude(
+            runtime.records, batch_id, doc_ids, actor=_person(runtime, username), reason=reason
+        )
+    except DisposalError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{count} items excluded from batch {batch_id}")
+
+
+@retention_group.command("approve")
+@click.argument("batch_id", type=int)
+@_AS
+@click.pass_obj
+def retention_approve(settings: Settings, batch_id: int, username: str) -> None:
+    runtime = Runtime(settings)
+    try:
+        status = approve(runtime.records, batch_id, actor=_person(runtime, username))
+    except DisposalError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"batch {batch_id} is {status}")
+
+
+@retention_group.command("execute")
+@click.argument("batch_id", type=int)
+@click.option("--certificate-dir", type=click.Path(file_okay=False, path_type=Path))
+@_AS
+@click.pass_obj
+def retention_execute(
+    settings: Settings, batch_id: int, certificate_dir: Path | None, username: str
+) -> None:
+    """Destroy an approved batch's files (held or changed files are skipped and reported)."""
+    runtime = Runtime(settings)
+    try:
+        result = execute(runtime.records, batch_id, actor=_person(runtime, username))
+    except DisposalError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"batch {batch_id}: {result.destroyed} destroyed, {result.skipped} skipped, "
+        f"{result.failed} failed"
+    )
+    if certificate_dir is not None:
+        certificate_dir.mkdir(parents=True, exist_ok=True)
+        with runtime.sessions() as session:
+            batch = session.get_one(DisposalBatch, batch_id)
+            for ext, data in (("pdf", batch.certificate_pdf), ("csv", batch.certificate_csv)):
+                target = certificate_dir / f"destruction-certificate-batch-{batch_id}.{ext}"
+                target.write_bytes(data or b"")
+                click.echo(f"certificate: {target}")
+    if result.failed:
+        raise SystemExit(1)

@@ -1,0 +1,212 @@
+"""Which indexed files a hold scope or a retention run covers: queries over the whole index
+(records management is not trimmed by the searcher's ACL), scanned rather than paged.
+
+A hold covers whole files: an attachment that matches holds the file that contains it, so
+every match is reported with its `root_id` (the file's document id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from indexer.facets import FacetSelection, post_filter
+from indexer.queries import Principal, base_query, text_query
+from indexer.querylang import AllOf, AnyOf, FieldMatch, Fuzzy, Node, Not, Phrase, Prefix, Word
+from indexer.querylang import parse as parse_query
+
+EVERYTHING = Principal(username="records-management", sids=(), sees_everything=True)
+# Extraction statuses whose content was read: anything else can only match by name/metadata.
+READ_STATUSES = ("ok", "truncated", "empty")
+# What a document without readable content can still be found by.
+METADATA_FIELDS = (
+    "name_words",
+    "title",
+    "authors.text",
+    "email_subject",
+    "email_from",
+    "email_to",
+    "path.text",
+)
+_MATCH_FIELDS = ["root_id", "doc_id", "source", "path", "sha256", "kind"]
+
+
+@dataclass(frozen=True)
+class Match:
+    root_id: str
+    doc_id: str
+    source: str
+    path: str
+    # The file's hash when the match is the file itself; embedded matches carry none.
+    sha256: str
+    conservative: bool = False
+
+
+def folder_query(source: str, folder: str) -> dict[str, Any]:
+    """Everything below `folder` ("" is the whole source), deleted files included."""
+    folder = folder.strip("/")
+    filters: list[dict[str, Any]] = [{"term": {"source": source}}]
+    if folder:
+        filters.append({"term": {"folders": folder}})
+    return {"bool": {"filter": filters}}
+
+
+def search_query(text: str, selection: FacetSelection) -> dict[str, Any]:
+    """A search as the search page runs it, for everything (raises QuerySyntaxError)."""
+    narrowed = post_filter(selection)
+    must = [text_query(text)] if text.strip() else []
+    return base_query(EVERYTHING, must, [narrowed] if narrowed else [])
+
+
+def _plain_words(node: Node | None, negated: bool = False) -> list[str]:
+    if node is None or negated:
+        return []
+    if isinstance(node, Word | Phrase | Fuzzy):
+        return [node.text]
+    if isinstance(node, Prefix):
+        return [node.stem]
+    if isinstance(node, FieldMatch):
+        return [node.value]
+    if isinstance(node, Not):
+        return []
+    if isinstance(node, AllOf | AnyOf):
+        return [w for child in node.children for w in _plain_words(child)]
+    return []
+
+
+def unreadable_query(text: str, selection: FacetSelection) -> dict[str, Any] | None:
+    """Documents whose content could not be read but whose name or metadata carries any of the
+    search's words: a hold takes them too, since their content may well match (the
+    conservative side). None when the search has no words to look for."""
+    words = [w for w in _plain_words(parse_query(text)) if w.strip()]
+    if not words:
+        return None
+    narrowed = post_filter(selection)
+    return base_query(
+        EVERYTHING,
+        [
+            {
+                "multi_match": {
+                    "query": " ".join(words),
+                    "fields": list(METADATA_FIELDS),
+                    "operator": "or",
+                }
+            }
+        ],
+        [
+            {"bool": {"must_not": [{"terms": {"status": list(READ_STATUSES)}}]}},
+            *([narrowed] if narrowed else []),
+        ],
+    )
+
+
+def scan(
+    es: Elasticsearch, alias: str, query: Mapping[str, Any], fields: list[str]
+) -> Iterator[dict[str, Any]]:
+    """Every matching document's chosen fields, in no particular order."""
+    for hit in helpers.scan(
+        es, index=alias, query={"query": query, "_source": fields}, size=1000, scroll="5m"
+    ):
+        yield dict(hit["_source"])
+
+
+def matches(
+    es: Elasticsearch, alias: str, query: Mapping[str, Any], *, conservative: bool = False
+) -> Iterator[Match]:
+    """One `Match` per matching document (several may share a root)."""
+    for doc in scan(es, alias, query, _MATCH_FIELDS):
+        root = doc.get("root_id") or doc["doc_id"]
+        yield Match(
+            root_id=root,
+            doc_id=doc["doc_id"],
+            source=doc.get("source", ""),
+            path=doc.get("path", ""),
+            sha256=(doc.get("sha256") or "") if root == doc["doc_id"] else "",
+            conservative=conservative,
+        )
+
+
+def disposal_candidates_query(today: date) -> dict[str, Any]:
+    """Files on a share whose disposal date has come under a `destroy` class and that no hold
+    covers (the database's hold records are checked again before anything is destroyed)."""
+    return {
+        "bool": {
+            "filter": [
+                {"term": {"kind": "file"}},
+                {"term": {"retention_action": "destroy"}},
+                {"range": {"disposal_date": {"lte": today.isoformat()}}},
+            ],
+            "must_not": [
+                {"term": {"deleted": True}},
+                {"term": {"held": True}},
+                {"exists": {"field": "destroyed"}},
+                {"exists": {"field": "version_of"}},
+            ],
+        }
+    }
+
+
+def live_files_query(source: str | None = None) -> dict[str, Any]:
+    """Files (not attachments, versions or destroyed stubs) that a schedule classifies."""
+    filters: list[dict[str, Any]] = [{"term": {"kind": "file"}}]
+    if source:
+        filters.append({"term": {"source": source}})
+    return {
+        "bool": {
+            "filter": filters,
+            "must_not": [
+                {"exists": {"field": "destroyed"}},
+                {"exists": {"field": "version_of"}},
+            ],
+        }
+    }
+
+
+def retention_summary(es: Elasticsearch, alias: str, today: date) -> dict[str, Any]:
+    """Counts for the retention report: files per class and action, the unclassified (with
+    their top folders, so the gap can be fixed), and what disposal could reclaim today."""
+    unclassified = {"bool": {"must_not": [{"exists": {"field": "retention_class"}}]}}
+    response = es.search(
+        index=alias,
+        size=0,
+        track_total_hits=True,
+        query=live_files_query(),
+        aggs={
+            "classes": {
+                "terms": {"field": "retention_class", "size": 1000},
+                "aggs": {"bytes": {"sum": {"field": "size"}}},
+            },
+            "actions": {"terms": {"field": "retention_action", "size": 10}},
+            "unclassified": {
+                "filter": unclassified,
+                "aggs": {
+                    "bytes": {"sum": {"field": "size"}},
+                    "folders": {"terms": {"field": "folder", "size": 20}},
+                },
+            },
+            "eligible": {
+                "filter": disposal_candidates_query(today),
+                "aggs": {"bytes": {"sum": {"field": "size"}}},
+            },
+        },
+    ).body
+    aggs = response["aggregations"]
+    return {
+        "files": int(response["hits"]["total"]["value"]),
+        "by_class": [
+            (b["key"], int(b["doc_count"]), int(b["bytes"]["value"]))
+            for b in aggs["classes"]["buckets"]
+        ],
+        "by_action": [(b["key"], int(b["doc_count"])) for b in aggs["actions"]["buckets"]],
+        "unclassified": int(aggs["unclassified"]["doc_count"]),
+        "unclassified_bytes": int(aggs["unclassified"]["bytes"]["value"]),
+        "unclassified_folders": [
+            (b["key"], int(b["doc_count"])) for b in aggs["unclassified"]["folders"]["buckets"]
+        ],
+        "eligible": int(aggs["eligible"]["doc_count"]),
+        "eligible_bytes": int(aggs["eligible"]["bytes"]["value"]),
+    }

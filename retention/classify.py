@@ -1,0 +1,141 @@
+"""The schedule in force, and every file's record class, disposal date and reason.
+
+The schedule is versioned in the database (the newest row is in force); loading a new one is
+validated first, audited, and re-classifies the index. New and changed files are classified
+as they are indexed (`retention.keeping`), so the index is current between schedule changes.
+Retention fields sit on files only (embedded documents go with their file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from foi_core import audit
+from foi_core.db import transaction
+from foi_core.models import RetentionSchedule
+from indexer.annotations import set_fields
+from indexer.scopes import live_files_query, retention_summary, scan
+from retention.context import Records
+from retention.schedule import Schedule, load_schedule
+
+# What classification reads, and the fields it writes.
+CLASSIFY_FIELDS = [
+    "doc_id",
+    "source",
+    "path",
+    "extension",
+    "mime_type",
+    "modified",
+    "created",
+    "authors",
+    "title",
+    "kind",
+    "retention_class",
+    "retention_action",
+    "disposal_date",
+    "retention_reason",
+]
+RETENTION_FIELDS = ("retention_class", "retention_action", "disposal_date", "retention_reason")
+
+
+def current_schedule(session: Session) -> Schedule | None:
+    row = session.execute(
+        select(RetentionSchedule).order_by(RetentionSchedule.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return load_schedule(row.text) if row is not None else None
+
+
+def retention_fields(schedule: Schedule | None, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The retention fields of one file document (all None when nothing classifies it)."""
+    found = schedule.classify(doc) if schedule is not None else None
+    if found is None:
+        return dict.fromkeys(RETENTION_FIELDS)
+    return {
+        "retention_class": found.class_id,
+        "retention_action": str(found.action),
+        "disposal_date": found.disposal_date.isoformat() if found.disposal_date else None,
+        "retention_reason": found.reason,
+    }
+
+
+def save_schedule(records: Records, text: str, *, actor: str, ip: str = "") -> Schedule:
+    """Validate (ScheduleError lists every problem), store as the schedule in force, audit,
+    and re-classify the index."""
+    schedule = load_schedule(text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    with transaction(records.sessions) as session:
+        session.add(
+            RetentionSchedule(
+                version=schedule.version[:64], text=text, sha256=digest, loaded_by=actor
+            )
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action="retention_schedule_load",
+            target=f"schedule:{schedule.version}",
+            ip=ip,
+            details={"sha256": digest, "classes": [c.id for c in schedule.classes]},
+        )
+    reclassify(records, schedule)
+    return schedule
+
+
+def reclassify(records: Records, schedule: Schedule | None, source: str | None = None) -> int:
+    """Bring every file's retention fields in line with the schedule; returns files changed."""
+    records.es.indices.refresh(index=records.names.write_alias)
+
+    def changes() -> Iterator[dict[str, Any]]:
+        for doc in scan(
+            records.es, records.names.read_alias, live_files_query(source), CLASSIFY_FIELDS
+        ):
+            wanted = retention_fields(schedule, doc)
+            if any(doc.get(k) != v for k, v in wanted.items()):
+                yield {"doc_id": doc["doc_id"], **wanted}
+
+    return set_fields(records.es, records.names, changes())
+
+
+@dataclass(frozen=True)
+class ClassCount:
+    class_id: str
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    schedule_version: str
+    files: int
+    unclassified: int
+    unclassified_bytes: int
+    by_class: tuple[ClassCount, ...] = ()
+    by_action: tuple[tuple[str, int], ...] = ()
+    eligible: int = 0
+    eligible_bytes: int = 0
+    unclassified_folders: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+
+
+def report(records: Records, today: date) -> RetentionReport:
+    records.es.indices.refresh(index=records.names.write_alias)
+    with records.sessions() as session:
+        schedule = current_schedule(session)
+    summary = retention_summary(records.es, records.names.read_alias, today)
+    return RetentionReport(
+        schedule_version=schedule.version if schedule else "",
+        files=summary["files"],
+        unclassified=summary["unclassified"],
+        unclassified_bytes=summary["unclassified_bytes"],
+        by_class=tuple(ClassCount(c, n, b) for c, n, b in summary["by_class"]),
+        by_action=tuple(summary["by_action"]),
+        eligible=summary["eligible"],
+        eligible_bytes=summary["eligible_bytes"],
+        unclassified_folders=tuple(summary["unclassified_folders"]),
+    )

@@ -1,0 +1,408 @@
+"""Legal holds: placing them, what they cover, and their two-person release.
+
+Invariants:
+- a file is held while any hold covering it is not released; release is a state change,
+  never a deletion (database triggers refuse DELETE on holds and their membership);
+- scopes are re-applied after every crawl (`apply_scopes`): a folder hold takes files added
+  below the folder, a query hold takes content indexed later, and documents whose content
+  could not be read are taken when their name or metadata carries the search's words;
+- membership only grows while a hold is active: a file that stops matching a query (it was
+  edited) stays held, because the hold froze it as it was;
+- every file joining a hold gets a preservation task (copy-on-hold), and every step is
+  audited; release needs a request with a reason and a different person's approval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from urllib.parse import parse_qs
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from foi_core import audit
+from foi_core.db import transaction
+from foi_core.models import HeldDocument, Hold, HoldScope, HoldStatus
+from indexer.annotations import set_hold_ids
+from indexer.facets import FacetSelection
+from indexer.querylang import QuerySyntaxError
+from indexer.scopes import Match, folder_query, matches, search_query, unreadable_query
+from retention.context import Records, lock_records
+from retention.preservation import enqueue
+
+MAX_NAME_CHARS = 200
+MAX_REASON_CHARS = 4000
+
+
+class HoldError(ValueError):
+    """The hold action cannot be done as asked; the message says why, for the user."""
+
+
+class ReleaseRefused(HoldError):
+    """A release that breaks the two-person rule or the hold's state."""
+
+
+def _clean(text: str, what: str, limit: int) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise HoldError(f"{what} is required")
+    if len(text) > limit:
+        raise HoldError(f"{what} is longer than {limit} characters")
+    return text
+
+
+def create_hold(
+    records: Records,
+    *,
+    name: str,
+    reason: str,
+    owner: str,
+    actor: str,
+    case_ref: str = "",
+    ip: str = "",
+) -> int:
+    name = _clean(name, "A hold name", MAX_NAME_CHARS)
+    reason = _clean(reason, "A reason", MAX_REASON_CHARS)
+    try:
+        with transaction(records.sessions) as session:
+            hold = Hold(
+                name=name,
+                reason=reason,
+                owner=owner.strip() or actor,
+                case_ref=case_ref.strip()[:64],
+                created_by=actor,
+            )
+            session.add(hold)
+            session.flush()
+            audit.record(
+                session,
+                actor=actor,
+                action="hold_create",
+                target=f"hold:{hold.id}",
+                ip=ip,
+                details={"name": name, "reason": reason, "case": hold.case_ref},
+            )
+            return hold.id
+    except IntegrityError:
+        raise HoldError(f"a hold called {name!r} already exists") from None
+
+
+def _active(session: Session, hold_id: int) -> Hold:
+    hold = session.get(Hold, hold_id)
+    if hold is None:
+        raise HoldError(f"there is no hold {hold_id}")
+    if hold.status == HoldStatus.RELEASED:
+        raise HoldError(f"hold {hold_id} ({hold.name}) has been released")
+    return hold
+
+
+def _file_facts(records: Records, found: Iterable[Match]) -> dict[str, Match]:
+    """One match per file; an embedded match is completed with its file's path and hash."""
+    by_root: dict[str, Match] = {}
+    for match in found:
+        known = by_root.get(match.root_id)
+        if known is None or (not known.sha256 and match.sha256) or known.conservative:
+            by_root[match.root_id] = match
+    incomplete = [root for root, m in by_root.items() if not m.sha256]
+    for start in range(0, len(incomplete), 500):
+        chunk = incomplete[start : start + 500]
+        response = records.es.mget(
+            index=records.names.read_alias,
+            ids=chunk,
+            source=["source", "path", "sha256"],
+        )
+        for doc in response["docs"]:
+            if doc.get("found"):
+                src = doc["_source"]
+                old = by_root[doc["_id"]]
+                by_root[doc["_id"]] = Match(
+                    root_id=old.root_id,
+                    doc_id=old.doc_id,
+                    source=src.get("source", old.source),
+                    path=src.get("path", old.path),
+                    sha256=src.get("sha256") or "",
+                    conservative=old.conservative,
+                )
+    return by_root
+
+
+def _join(
+    records: Records,
+    session: Session,
+    hold: Hold,
+    scope: HoldScope | None,
+    found: Mapping[str, Match],
+) -> list[str]:
+    """Add files to a hold (those not in it yet); returns the new members' root ids."""
+    existing = set(hold_members(session, hold.id))
+    joined: list[str] = []
+    for root, match in found.items():
+        if root in existing:
+            continue
+        session.add(
+            HeldDocument(
+                hold_id=hold.id,
+                scope_id=scope.id if scope else None,
+                root_id=root,
+                doc_id=match.doc_id,
+                source_name=match.source,
+                path=match.path,
+                sha256=match.sha256,
+                conservative=match.conservative,
+            )
+        )
+        enqueue(session, root, match.source, match.path, match.sha256)
+        joined.append(root)
+    return joined
+
+
+def _scope_matches(records: Records, scope: HoldScope) -> dict[str, Match]:
+    es, alias = records.es, records.names.read_alias
+    if scope.kind == "item":
+        return _file_facts(records, matches(es, alias, {"ids": {"values": [scope.doc_id]}}))
+    if scope.kind == "folder":
+        return _file_facts(
+            records, matches(es, alias, folder_query(scope.source_name, scope.folder))
+        )
+    text, selection = _query_parts(scope.query)
+    found = list(matches(es, alias, search_query(text, selection)))
+    conservative = unreadable_query(text, selection)
+    if conservative is not None:
+        found.extend(matches(es, alias, conservative, conservative=True))
+    return _file_facts(records, found)
+
+
+def _query_parts(query: str) -> tuple[str, FacetSelection]:
+    params = parse_qs(query, keep_blank_values=False)
+    text = (params.get("q") or [""])[0]
+    return text, FacetSelection.from_params(params)
+
+
+def add_scope(
+    records: Records,
+    hold_id: int,
+    *,
+    kind: str,
+    actor: str,
+    doc_id: str = "",
+    source: str = "",
+    folder: str = "",
+    query: str = "",
+    ip: str = "",
+) -> int:
+    """Cover a document, a folder or a search; returns how many files newly joined."""
+    if kind == "item" and not doc_id:
+        raise HoldError("choose a document to hold")
+    if kind == "folder" and not source:
+        raise HoldError("a folder hold needs the source the folder is on")
+    if kind == "query":
+        text, selection = _query_parts(query)
+        if not text.strip() and not selection.filters():
+            raise HoldError(
+                "a search hold needs search words or filters (it would hold everything)"
+            )
+        try:
+            search_query(text, selection)
+        except QuerySyntaxError as exc:
+            raise HoldError(f"the search cannot be used: {exc.message}") from None
+    elif kind not in ("item", "folder"):
+        raise HoldError(f"unknown hold scope {kind!r}")
+    records.es.indices.refresh(index=records.names.write_alias)
+    scope = HoldScope(
+        kind=kind,
+        doc_id=doc_id,
+        source_name=source,
+        folder=folder.strip("/"),
+        query=query,
+        description=_describe(kind, doc_id, source, folder, query),
+        added_by=actor,
+    )
+    found = _scope_matches(records, scope)
+    if kind == "item" and not found:
+        raise HoldError(f"document {doc_id} is not in the index")
+    with transaction(records.sessions) as session:
+        lock_records(session)
+        hold = _active(session, hold_id)
+        scope.hold_id = hold.id
+        session.add(scope)
+        session.flush()
+        joined = _join(records, session, hold, scope, found)
+        audit.record(
+            session,
+            actor=actor,
+            action="hold_add",
+            target=f"hold:{hold.id}",
+            ip=ip,
+            details={
+                "scope": scope.description,
+                "matched": len(found),
+                "joined": len(joined),
+                "documents": joined[:200],
+            },
+        )
+    _sync_flags(records, joined)
+    return len(joined)
+
+
+def _describe(kind: str, doc_id: str, source: str, folder: str, query: str) -> str:
+    if kind == "item":
+        return f"document {doc_id}"
+    if kind == "folder":
+        return f"folder {source}:/{folder.strip('/')}"
+    return f"search {query}"
+
+
+def apply_scopes(records: Records, *, actor: str = "system") -> int:
+    """Re-apply every active hold's folder and query scopes to the index as it is now."""
+    records.es.indices.refresh(index=records.names.write_alias)
+    with records.sessions() as session:
+        scopes = (
+            session.execute(
+                select(HoldScope)
+                .join(Hold, Hold.id == HoldScope.hold_id)
+                .where(Hold.status != HoldStatus.RELEASED, HoldScope.kind.in_(("folder", "query")))
+                .order_by(HoldScope.id)
+            )
+            .scalars()
+            .all()
+        )
+    total: list[str] = []
+    for scope in scopes:
+        try:
+            found = _scope_matches(records, scope)
+        except QuerySyntaxError:
+            continue  # validated when added; a language change must not stop the others
+        with transaction(records.sessions) as session:
+            lock_records(session)
+            hold = session.get_one(Hold, scope.hold_id)
+            if hold.status == HoldStatus.RELEASED:
+                continue
+            joined = _join(records, session, hold, session.get_one(HoldScope, scope.id), found)
+            if joined:
+                audit.record(
+                    session,
+                    actor=actor,
+                    action="hold_join",
+                    target=f"hold:{hold.id}",
+                    details={
+                        "scope": scope.description,
+                        "joined": len(joined),
+                        "documents": joined[:200],
+                    },
+                )
+        total.extend(joined)
+    _sync_flags(records, total)
+    return len(total)
+
+
+def holds_by_root(session: Session, root_ids: Sequence[str]) -> dict[str, list[int]]:
+    """The unreleased holds covering each of these files (files not held are left out)."""
+    found: dict[str, list[int]] = {}
+    for start in range(0, len(root_ids), 500):
+        rows = session.execute(
+            select(HeldDocument.root_id, HeldDocument.hold_id)
+            .join(Hold, Hold.id == HeldDocument.hold_id)
+            .where(
+                HeldDocument.root_id.in_(list(root_ids[start : start + 500])),
+                Hold.status != HoldStatus.RELEASED,
+            )
+        ).all()
+        for root, hold_id in rows:
+            found.setdefault(root, []).append(hold_id)
+    return found
+
+
+def _sync_flags(records: Records, root_ids: Sequence[str]) -> None:
+    if not root_ids:
+        return
+    with records.sessions() as session:
+        held = holds_by_root(session, list(root_ids))
+    set_hold_ids(records.es, records.names, {root: held.get(root, []) for root in root_ids})
+
+
+def hold_members(session: Session, hold_id: int) -> list[str]:
+    return list(
+        session.execute(
+            select(HeldDocument.root_id).where(HeldDocument.hold_id == hold_id)
+        ).scalars()
+    )
+
+
+def request_release(
+    records: Records, hold_id: int, *, actor: str, reason: str, ip: str = ""
+) -> None:
+    reason = _clean(reason, "A reason for the release", MAX_REASON_CHARS)
+    with transaction(records.sessions) as session:
+        hold = _active(session, hold_id)
+        if hold.status == HoldStatus.RELEASE_REQUESTED:
+            raise ReleaseRefused(
+                f"release of hold {hold_id} was already requested by {hold.release_requested_by}"
+            )
+        hold.status = HoldStatus.RELEASE_REQUESTED
+        hold.release_requested_by = actor
+        hold.release_requested_at = datetime.now(UTC)
+        hold.release_reason = reason
+        audit.record(
+            session,
+            actor=actor,
+            action="hold_release_request",
+            target=f"hold:{hold.id}",
+            ip=ip,
+            details={"reason": reason},
+        )
+
+
+def approve_release(records: Records, hold_id: int, *, approver: str, ip: str = "") -> None:
+    """The second person's step. The approver may not be the one who asked for the release."""
+    with transaction(records.sessions) as session:
+        hold = _active(session, hold_id)
+        if hold.status != HoldStatus.RELEASE_REQUESTED:
+            raise ReleaseRefused(f"nobody has asked for hold {hold_id} to be released")
+        own_request = hold.release_requested_by == approver
+        if own_request:
+            audit.record(
+                session,
+                actor=approver,
+                action="hold_release_approve",
+                target=f"hold:{hold.id}",
+                ip=ip,
+                outcome=audit.Outcome.DENIED,
+                details={"why": "the requester cannot approve their own release"},
+            )
+        else:
+            hold.status = HoldStatus.RELEASED
+            hold.released_by = approver
+            hold.released_at = datetime.now(UTC)
+            audit.record(
+                session,
+                actor=approver,
+                action="hold_release_approve",
+                target=f"hold:{hold.id}",
+                ip=ip,
+                details={"requested_by": hold.release_requested_by, "reason": hold.release_reason},
+            )
+        members = hold_members(session, hold.id)
+    if own_request:
+        raise ReleaseRefused(
+            "a release must be approved by someone other than the person who requested it"
+        )
+    _sync_flags(records, members)
+
+
+def withdraw_release_request(records: Records, hold_id: int, *, actor: str, ip: str = "") -> None:
+    with transaction(records.sessions) as session:
+        hold = _active(session, hold_id)
+        if hold.status != HoldStatus.RELEASE_REQUESTED:
+            raise ReleaseRefused(f"nobody has asked for hold {hold_id} to be released")
+        hold.status = HoldStatus.ACTIVE
+        audit.record(
+            session,
+            actor=actor,
+            action="hold_release_withdraw",
+            target=f"hold:{hold.id}",
+            ip=ip,
+            details={"requested_by": hold.release_requested_by},
+        )
+        hold.release_requested_by, hold.release_requested_at, hold.release_reason = "", None, ""

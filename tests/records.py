@@ -1,0 +1,110 @@
+"""A records-management test bed on the real stack: a workspace on the `test` share registered
+as a source, a private database, index and preservation store, and the product's own wiring
+(`foi_cli.runtime.Runtime`), so crawls run with holds and retention exactly as `foi crawl` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from devstack.stack import LocalStack
+from foi_cli.runtime import Runtime
+from foi_core.accounts import create_user
+from foi_core.db import transaction
+from foi_core.migrate import upgrade
+from foi_core.models import Source
+from foi_core.settings import Settings
+from foi_core.sources import add_source, get_source
+from indexer.documents import file_doc_id
+from indexer.pipeline import CrawlCounts
+from retention.context import Records
+from tests.fixtures import ShareWorkspace
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class RecordsBed:
+    stack: LocalStack
+    workspace: ShareWorkspace
+    settings: Settings
+
+    @classmethod
+    def build(
+        cls, stack: LocalStack, workspace: ShareWorkspace, base: Settings, tmp: Path, prefix: str
+    ) -> RecordsBed:
+        settings = replace(
+            base,
+            state_dir=tmp,
+            index_prefix=prefix,
+            database_url=f"sqlite:///{tmp / 'records.db'}",
+            preservation_dir=tmp / "preservation",
+            secure_cookies=False,
+        )
+        bed = cls(stack, workspace, settings)
+        upgrade(bed.runtime.engine)
+        with transaction(bed.runtime.sessions) as session:
+            add_source(
+                session,
+                name=workspace.name,
+                server="127.0.0.1",
+                port=stack.samba.port,
+                share="test",
+                root=workspace.name,
+                username=stack.samba.user,
+                credential_ref=f"file:{stack.paths.secrets / 'samba_password'}",
+            )
+            for name, role in (
+                ("rita", "records_manager"),
+                ("rob", "records_manager"),
+                ("olive", "foi_officer"),
+                ("clerk", "front_office"),
+            ):
+                create_user(session, name, role, PASSWORD, [])
+        return bed
+
+    @cached_property
+    def runtime(self) -> Runtime:
+        return Runtime(self.settings)
+
+    @property
+    def records(self) -> Records:
+        return self.runtime.records
+
+    @property
+    def source(self) -> str:
+        return self.workspace.name
+
+    def crawl(self) -> CrawlCounts:
+        with self.runtime.sessions() as session:
+            source = get_source(session, self.source)
+            assert isinstance(source, Source)
+            session.expunge(source)
+        counts = self.runtime.pipeline(source).run()
+        self.runtime.es.indices.refresh(index=self.runtime.names.read_alias)
+        return counts
+
+    def write(self, path: str, data: bytes, *, modified: datetime | None = None) -> str:
+        """Write over SMB (optionally back-dating it on disk); returns the content's hash."""
+        self.workspace.write(path, data)
+        if modified is not None:
+            stamp = modified.timestamp()
+            os.utime(self.workspace.disk(path), (stamp, stamp))
+        return hashlib.sha256(data).hexdigest()
+
+    def doc_id(self, path: str) -> str:
+        return file_doc_id(self.source, path)
+
+    def doc(self, doc_id: str) -> dict[str, Any]:
+        es, names = self.runtime.es, self.runtime.names
+        es.indices.refresh(index=names.read_alias)
+        return dict(es.get(index=names.read_alias, id=doc_id)["_source"])
+
+    def on_share(self, path: str) -> bool:
+        return self.workspace.disk(path).exists()
