@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -168,3 +169,17 @@ def tasks_for(session: Session, root_ids: Sequence[str]) -> dict[str, list[Prese
         ).scalars():
             found.setdefault(task.root_id, []).append(task)
     return found
+
+
+class Preserver:
+    """Runs `run_pending` on one background thread of a long-lived process (the web app):
+    requests return at once, copies follow in order, and a failure is recorded on the task
+    like any other. Pending tasks survive a restart (they are rows): the next crawl, or
+    `foi holds preserve`, picks them up."""
+
+    def __init__(self, records: Records) -> None:
+        self._records = records
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preserve")
+
+    def submit(self, actor: str) -> Future[PreservationReport]:
+        return self._pool.submit(run_pending, self._records, include_failed=False, actor=actor)

@@ -23,12 +23,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from crawler.shares import ShareProvider
 from foi_core.clients import build_elasticsearch
 from foi_core.db import build_engine, session_factory
 from foi_core.settings import Settings
 from indexer.lifecycle import IndexNames
+from retention.context import Records
+from retention.preservation import Preserver
+from retention.store import PreservationStore
 from search_app import admin, api, auth, documents, saved, search, security
-from crawler.shares import ShareProvider
 
 # Signed session cookies are refused after this long: a working day, then sign in again.
 SESSION_LIFETIME = timedelta(hours=8)
@@ -47,6 +50,10 @@ class AppServices:
     es: Elasticsearch
     index: IndexNames
     shares: ShareProvider
+    records: Records
+    # Copy-on-hold runs here, off the request: placing a hold answers at once and the copies
+    # follow (the hold page shows their progress and any failure).
+    preserver: Preserver
 
 
 class SecretKeyError(RuntimeError):
@@ -66,13 +73,27 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
     )
     engine = build_engine(settings)
     sessions = session_factory(engine)
+    client = build_elasticsearch(settings) if es is None else es
+    names = IndexNames(settings.index_prefix)
+    shares = ShareProvider(sessions, settings.smb_read_bytes)
+    records = Records(
+        sessions=sessions,
+        es=client,
+        names=names,
+        store=PreservationStore(settings.effective_preservation_dir),
+        shares=shares.share,
+        approvals_needed=settings.disposal_approvals,
+        organisation=settings.organisation,
+    )
     app.extensions[auth.SERVICES_KEY] = AppServices(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        es=build_elasticsearch(settings) if es is None else es,
-        index=IndexNames(settings.index_prefix),
-        shares=ShareProvider(sessions, settings.smb_read_bytes),
+        es=client,
+        index=names,
+        shares=shares,
+        records=records,
+        preserver=Preserver(records),
     )
     # Order matters: the sign-in check runs before the CSRF check, so an anonymous request is
     # sent to sign in rather than told its (absent) form token is wrong.
