@@ -41,14 +41,16 @@ TERMS_FACETS = (
     TermsFacet("author", "authors", "Author"),
     TermsFacet("owner", "acl_owner", "Owner"),
     TermsFacet("status", "status", "Extraction status"),
+    TermsFacet("class", "retention_class", "Record class"),
 )
 YEAR = "year"
 DUPLICATE = "duplicate"
+HOLD = "hold"
 FOLDER = "folder"
 SAME_CONTENT = "same"
-MULTI_SELECT = (*(f.name for f in TERMS_FACETS), YEAR, DUPLICATE)
+MULTI_SELECT = (*(f.name for f in TERMS_FACETS), YEAR, DUPLICATE, HOLD)
 # The order the sidebar lists facets in (the folder facet comes first, on its own).
-DISPLAY_ORDER = ("source", "type", "author", "owner", YEAR, "status", DUPLICATE)
+DISPLAY_ORDER = ("source", "type", "author", "owner", YEAR, "status", DUPLICATE, HOLD, "class")
 
 STATUS_LABELS = {
     "ok": "Text extracted",
@@ -65,6 +67,21 @@ DUPLICATE_LABELS = {"copy": "Copy of another file", "original": "Not a copy"}
 _DUPLICATE_QUERIES: dict[str, dict[str, Any]] = {
     "copy": {"exists": {"field": "duplicate_of"}},
     "original": {"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}},
+}
+HOLD_LABELS = {
+    "held": "On hold",
+    "not_held": "Not on hold",
+    "destroyed": "Destroyed (record of destruction)",
+}
+_HOLD_QUERIES: dict[str, dict[str, Any]] = {
+    "held": {"term": {"held": True}},
+    "not_held": {"bool": {"must_not": [{"term": {"held": True}}]}},
+    "destroyed": {"exists": {"field": "destroyed"}},
+}
+# Facets whose values are fixed named filters: (label, queries, value labels).
+_FILTER_FACETS: dict[str, tuple[str, dict[str, dict[str, Any]], dict[str, str]]] = {
+    DUPLICATE: ("Duplicates", _DUPLICATE_QUERIES, DUPLICATE_LABELS),
+    HOLD: ("Hold and disposal", _HOLD_QUERIES, HOLD_LABELS),
 }
 
 
@@ -113,8 +130,9 @@ class FacetSelection:
                 clauses.append({"terms": {fields[name]: list(values)}})
             elif name == YEAR:
                 clauses.append(_any([_year_range(int(v)) for v in values]))
-            elif name == DUPLICATE:
-                clauses.append(_any([_DUPLICATE_QUERIES[v] for v in values]))
+            elif name in _FILTER_FACETS:
+                queries = _FILTER_FACETS[name][1]
+                clauses.append(_any([queries[v] for v in values]))
         if self.folder:
             clauses.append({"term": {"folders": self.folder}})
         if self.same_content:
@@ -152,8 +170,8 @@ def _valid(name: str, value: str) -> bool:
         return False
     if name == YEAR:
         return bool(_YEAR.fullmatch(value)) and int(value) <= 9998
-    if name == DUPLICATE:
-        return value in _DUPLICATE_QUERIES
+    if name in _FILTER_FACETS:
+        return value in _FILTER_FACETS[name][1]
     return True
 
 
@@ -220,10 +238,11 @@ def aggregations(selection: FacetSelection) -> dict[str, Any]:
             }
         },
     }
-    aggs[DUPLICATE] = {
-        "filter": _all(selection.filters(leave_out=DUPLICATE)),
-        "aggs": {"values": {"filters": {"filters": _DUPLICATE_QUERIES}}},
-    }
+    for name, (_, queries, _) in _FILTER_FACETS.items():
+        aggs[name] = {
+            "filter": _all(selection.filters(leave_out=name)),
+            "aggs": {"values": {"filters": {"filters": queries}}},
+        }
     aggs[FOLDER] = {
         "filter": _all(selection.filters()),
         "aggs": {
@@ -283,12 +302,13 @@ def read_facets(response_aggs: Mapping[str, Any], selection: FacetSelection) -> 
         for b in response_aggs[YEAR]["values"]["buckets"]
     }
     found[YEAR] = _facet(YEAR, "Year modified", years, selection, str)
-    duplicates = {
-        key: int(bucket["doc_count"])
-        for key, bucket in response_aggs[DUPLICATE]["values"]["buckets"].items()
-        if bucket["doc_count"] or key in selection.values(DUPLICATE)
-    }
-    found[DUPLICATE] = _facet(DUPLICATE, "Duplicates", duplicates, selection, DUPLICATE_LABELS.get)
+    for name, (label, _, labels) in _FILTER_FACETS.items():
+        counts = {
+            key: int(bucket["doc_count"])
+            for key, bucket in response_aggs[name]["values"]["buckets"].items()
+            if bucket["doc_count"] or key in selection.values(name)
+        }
+        found[name] = _facet(name, label, counts, selection, labels.get)
     children = tuple(
         FacetValue(str(b["key"]), str(b["key"]).rsplit("/", 1)[-1], int(b["doc_count"]), False)
         for b in response_aggs[FOLDER]["values"]["buckets"]

@@ -29,6 +29,8 @@ _SUMMARY_FIELDS = [
     "source",
     "deleted",
     "mime_type",
+    "held",
+    "destroyed",
 ]
 
 

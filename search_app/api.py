@@ -18,6 +18,7 @@ from indexer.queries import InvalidCursor, PageCursor, Sort, search
 from indexer.querylang import QuerySyntaxError
 from search_app.auth import services, signed_in_user
 from search_app.documents import audit_access, load_visible, serve_download
+from search_app.keeping import records_state
 from search_app.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -55,6 +56,18 @@ _DOCUMENT_FIELDS = (
     "duplicate_of",
     "deleted",
     "acl_owner",
+    "held",
+    "hold_ids",
+    "version_of",
+    "superseded",
+    "retention_class",
+    "retention_action",
+    "disposal_date",
+    "retention_reason",
+    "destroyed",
+    "destruction_class",
+    "destruction_authority",
+    "destruction_method",
 )
 
 
@@ -71,7 +84,18 @@ def _public_fields(doc: dict[str, Any]) -> dict[str, Any]:
 def _summary(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         key: doc.get(key)
-        for key in ("doc_id", "title", "path", "unc", "status", "kind", "embedded_path", "deleted")
+        for key in (
+            "doc_id",
+            "title",
+            "path",
+            "unc",
+            "status",
+            "kind",
+            "embedded_path",
+            "deleted",
+            "held",
+            "destroyed",
+        )
     }
 
 
@@ -154,6 +178,8 @@ def search_documents() -> ResponseReturnValue:
                 "status": hit.source.get("status"),
                 "modified": hit.source.get("modified"),
                 "copies": hit.copies,
+                "held": bool(hit.source.get("held")),
+                "destroyed": hit.source.get("destroyed"),
                 "highlights": list(hit.highlights),
             }
             for hit in result.hits
@@ -194,6 +220,7 @@ def document(doc_id: str) -> ResponseReturnValue:
         "container": _summary(parent) if parent else None,
         "children": [_summary(c) for c in records.children(es, alias, doc, principal)],
         "duplicates": [_summary(d) for d in records.duplicates(es, alias, doc, principal)],
+        "records_management": records_state(doc).as_json(),
     }
     audit_access(
         user, "view", doc_id, outcome, path=doc.get("path"), source=doc.get("source"), via="api"

@@ -8,6 +8,7 @@ allow; each such view or download is audited with outcome "override".
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -15,11 +16,13 @@ from elasticsearch import ApiError, TransportError
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
+from crawler.shares import CHUNK_BYTES, ShareProvider, SourceUnavailable
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
+from foi_core.models import Role
 from indexer import records
 from search_app.auth import CurrentUser, services, signed_in_user
-from crawler.shares import ShareProvider, SourceUnavailable
+from search_app.keeping import RecordsState, records_state
 
 bp = Blueprint("documents", __name__)
 _DOC_ID = re.compile(r"^[0-9a-f]{40}$")
@@ -70,6 +73,8 @@ def view(doc_id: str) -> ResponseReturnValue:
     return render_template(
         "document.html",
         doc=doc,
+        kept=records_state(doc),
+        may_hold=user.role != Role.FRONT_OFFICE,
         text=text,
         override=outcome == Outcome.OVERRIDE,
         container=records.container(es, alias, doc, principal),
@@ -85,14 +90,36 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
-def download_response(doc: dict[str, Any]) -> Response:
-    """Stream the original from its share; never the whole file in memory."""
+def _preserved_chunks(sha256: str) -> Iterator[bytes]:
+    with services().records.store.open(sha256) as stored:
+        while chunk := stored.read(CHUNK_BYTES):
+            yield chunk
+
+
+def _origin(doc: dict[str, Any], kept: RecordsState) -> str:
+    """Where the original comes from: the share, or the preservation store for a held version
+    or a held file deleted at source (the share no longer has those bytes)."""
+    if doc.get("version_of") or (doc.get("deleted") and kept.held):
+        return "preservation store"
+    return "share"
+
+
+def download_response(doc: dict[str, Any], kept: RecordsState) -> Response:
+    """Stream the original; never the whole file in memory."""
     if doc.get("kind") != "file":
         abort(409, description="This is part of another file: download the containing file.")
-    try:
-        chunks = shares().stream(str(doc["source"]), str(doc["path"]))
-    except SourceUnavailable:
-        abort(502, description="The file could not be read from its share just now.")
+    if doc.get("destroyed"):
+        abort(410, description="This record was destroyed under the retention schedule.")
+    if _origin(doc, kept) == "preservation store":
+        sha256 = str(doc.get("sha256") or "")
+        if not sha256 or not services().records.store.has(sha256):
+            abort(404, description="The held original was not preserved (see the hold's page).")
+        chunks: Iterator[bytes] = _preserved_chunks(sha256)
+    else:
+        try:
+            chunks = shares().stream(str(doc["source"]), str(doc["path"]))
+        except SourceUnavailable:
+            abort(502, description="The file could not be read from its share just now.")
     response = Response(
         stream_with_context(chunks),
         mimetype=str(doc.get("mime_type") or "application/octet-stream"),
@@ -106,7 +133,8 @@ def serve_download(doc_id: str, **context: Any) -> ResponseReturnValue:
     """Check access, stream the original and audit it (shared by the page and the API)."""
     user = signed_in_user()
     doc, outcome = load_visible(doc_id, user, "download")
-    response = download_response(doc)
+    kept = records_state(doc)
+    response = download_response(doc, kept)
     audit_access(
         user,
         "download",
@@ -115,6 +143,7 @@ def serve_download(doc_id: str, **context: Any) -> ResponseReturnValue:
         path=doc.get("path"),
         source=doc.get("source"),
         sha256=doc.get("sha256"),
+        origin=_origin(doc, kept),
         **context,
     )
     return response

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from elasticsearch import ApiError, BadRequestError, TransportError
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -24,7 +25,15 @@ from markupsafe import Markup, escape
 
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
-from indexer.facets import DUPLICATE_LABELS, STATUS_LABELS, TERMS_FACETS, Facets, FacetSelection
+from foi_core.models import Role
+from indexer.facets import (
+    DUPLICATE_LABELS,
+    HOLD_LABELS,
+    STATUS_LABELS,
+    TERMS_FACETS,
+    Facets,
+    FacetSelection,
+)
 from indexer.queries import Hit, InvalidCursor, PageCursor, SearchResult, Sort, search
 from indexer.querylang import MAX_QUERY_CHARS, QuerySyntaxError
 from search_app.auth import CurrentUser, login_required, services, signed_in_user
@@ -40,6 +49,7 @@ SORT_LABELS = {
 _FACET_LABELS = {f.name: f.label for f in TERMS_FACETS} | {
     "year": "Year modified",
     "duplicate": "Duplicates",
+    "hold": "Hold and disposal",
 }
 
 bp = Blueprint("search", __name__)
@@ -57,6 +67,11 @@ class ResultRow:
     highlights: tuple[Markup, ...]
     copies: int = 1
     copies_href: str = ""
+    held: bool = False
+    held_version: bool = False
+    deleted: bool = False
+    # "2026-11-26 under RATES" when the record was destroyed and only its stub remains.
+    destroyed: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +159,14 @@ def result_row(hit: Hit, state: SearchState | None = None) -> ResultRow:
         highlights=tuple(highlight_markup(f) for f in hit.highlights),
         copies=hit.copies,
         copies_href=copies_href,
+        held=bool(source.get("held")),
+        held_version=bool(source.get("version_of")),
+        deleted=bool(source.get("deleted")),
+        destroyed=(
+            f"{str(source['destroyed'])[:10]} under {source.get('destruction_class') or '?'}"
+            if source.get("destroyed")
+            else ""
+        ),
     )
 
 
@@ -184,6 +207,8 @@ def chosen_filters(state: SearchState) -> list[tuple[str, str]]:
             label = STATUS_LABELS.get(value, value) if name == "status" else value
             if name == "duplicate":
                 label = DUPLICATE_LABELS.get(value, value)
+            elif name == "hold":
+                label = HOLD_LABELS.get(value, value)
             href = replace(state, selection=state.selection.toggled(name, value)).href()
             chosen.append((f"{_FACET_LABELS[name]}: {label}", href))
     if state.selection.folder:
@@ -326,6 +351,12 @@ def _results_context(result: SearchResult, state: SearchState, page: int) -> dic
         "chosen": chosen_filters(state),
         "clear_href": replace(state, selection=FacetSelection()).href(),
         "copies_toggle_href": replace(state, fold_copies=not state.fold_copies).href(),
+        # The search as the hold page takes it (`q` plus facet choices).
+        "hold_query": urlencode(
+            {"q": state.q, **state.selection.params()} if state.q else state.selection.params(),
+            doseq=True,
+        ),
+        "may_hold": signed_in_user().role != Role.FRONT_OFFICE,
     }
 
 

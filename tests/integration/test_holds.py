@@ -4,16 +4,20 @@ changed or deleted at source; two-person release."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from devstack.stack import LocalStack
 from foi_core.audit import verify_chain
+from foi_core.db import transaction
 from foi_core.models import AuditEvent, HeldDocument, Hold, PreservationTask, SourceChange
 from foi_core.settings import Settings
+from foi_core.tokens import create_token
 from retention.holds import (
     HoldError,
     ReleaseRefused,
@@ -24,8 +28,9 @@ from retention.holds import (
     request_release,
 )
 from retention.preservation import run_pending
+from search_app import create_app
 from tests.fixtures import ShareWorkspace
-from tests.records import RecordsBed
+from tests.records import PASSWORD, RecordsBed
 
 LETTER = "Cases/Smith/letter to Mrs Smith.txt"
 NOTES = "Cases/Smith/Notes/site visit.txt"
@@ -198,3 +203,83 @@ def test_a_file_in_two_holds_stays_held_until_both_are_released(bed: RecordsBed)
     request_release(records, second, actor="rob", reason="done")
     approve_release(records, second, approver="rita")
     assert bed.doc(bed.doc_id(LETTER))["held"] is False
+
+
+def _sign_in(client: FlaskClient, username: str) -> None:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(True))
+    assert token
+    response = client.post(
+        "/login", data={"csrf_token": token.group(1), "username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+
+
+def test_document_pages_show_holds_and_download_held_originals(bed: RecordsBed) -> None:
+    records = bed.records
+    original_letter = bed.workspace.disk(LETTER).read_bytes()
+    original_notes = bed.workspace.disk(NOTES).read_bytes()
+    hold = create_hold(
+        records,
+        name="Smith claim",
+        reason="SAR",
+        owner="rita",
+        actor="rita",
+        case_ref="SAR-2026-0007",
+    )
+    add_scope(records, hold, kind="folder", source=bed.source, folder="Cases/Smith", actor="rita")
+    run_pending(records)
+    bed.write(LETTER, b"Rewritten letter\n")
+    bed.workspace.remove(NOTES)
+    bed.crawl()
+    with bed.runtime.sessions() as session:
+        version_id = session.execute(
+            select(SourceChange.version_doc_id).where(SourceChange.change == "changed")
+        ).scalar_one()
+
+    app = create_app(bed.settings)
+    client = app.test_client()
+    _sign_in(client, "olive")
+    page = client.get(f"/documents/{bed.doc_id(LETTER)}").get_data(as_text=True)
+    assert "Smith claim" in page and "SAR-2026-0007" in page and "held version" in page
+    version_page = client.get(f"/documents/{version_id}").get_data(as_text=True)
+    assert "This is a <strong>held version</strong>" in version_page
+
+    # The held version downloads from the preservation store, byte for byte the original.
+    held = client.get(f"/documents/{version_id}/download")
+    assert held.status_code == 200
+    assert (
+        hashlib.sha256(held.get_data()).hexdigest() == hashlib.sha256(original_letter).hexdigest()
+    )
+    assert client.get(f"/documents/{bed.doc_id(LETTER)}/download").get_data() == (
+        b"Rewritten letter\n"
+    )
+    gone = client.get(f"/documents/{bed.doc_id(NOTES)}/download")
+    assert gone.status_code == 200 and gone.get_data() == original_notes
+    # Held files deleted at source are still found by search, marked as held.
+    results = client.get("/", query_string={"q": "damp kitchen"}).get_data(as_text=True)
+    assert "site visit" in results and "On hold" in results and "Deleted at source" in results
+
+    api_token = _token(bed, "olive")
+    body = client.get(
+        f"/api/v1/documents/{bed.doc_id(NOTES)}", headers={"Authorization": f"Bearer {api_token}"}
+    ).get_json()
+    assert body["held"] is True and body["hold_ids"] == [str(hold)]
+    state = body["records_management"]
+    assert state["holds"][0]["case"] == "SAR-2026-0007"
+    assert state["source_changes"][0]["change"] == "deleted"
+    with bed.runtime.sessions() as session:
+        downloads = (
+            session.execute(select(AuditEvent).where(AuditEvent.action == "download"))
+            .scalars()
+            .all()
+        )
+        assert [d.details["origin"] for d in downloads] == [
+            "preservation store",
+            "share",
+            "preservation store",
+        ]
+
+
+def _token(bed: RecordsBed, username: str) -> str:
+    with transaction(bed.runtime.sessions) as session:
+        return create_token(session, username, "test")
