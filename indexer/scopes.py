@@ -32,7 +32,7 @@ METADATA_FIELDS = (
     "email_to",
     "path.text",
 )
-_MATCH_FIELDS = ["root_id", "doc_id", "source", "path", "sha256", "kind"]
+_MATCH_FIELDS = ["root_id", "doc_id", "source", "path", "sha256", "kind", "destroyed"]
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,11 @@ def scan(
 def matches(
     es: Elasticsearch, alias: str, query: Mapping[str, Any], *, conservative: bool = False
 ) -> Iterator[Match]:
-    """One `Match` per matching document (several may share a root)."""
+    """One `Match` per matching document (several may share a root). Destroyed records are
+    left out: only their stub remains, and there is nothing left to hold."""
     for doc in scan(es, alias, query, _MATCH_FIELDS):
+        if doc.get("destroyed"):
+            continue
         root = doc.get("root_id") or doc["doc_id"]
         yield Match(
             root_id=root,

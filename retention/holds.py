@@ -221,7 +221,7 @@ def add_scope(
     )
     found = _scope_matches(records, scope)
     if kind == "item" and not found:
-        raise HoldError(f"document {doc_id} is not in the index")
+        raise HoldError(f"document {doc_id} is not in the index, or was destroyed")
     with transaction(records.sessions) as session:
         lock_records(session)
         hold = _active(session, hold_id)

@@ -31,7 +31,18 @@ from indexer.lifecycle import IndexNames
 from retention.context import Records
 from retention.preservation import Preserver
 from retention.store import PreservationStore
-from search_app import admin, api, auth, documents, saved, search, security
+from search_app import (
+    admin,
+    api,
+    api_records,
+    auth,
+    documents,
+    holds,
+    retention_views,
+    saved,
+    search,
+    security,
+)
 
 # Signed session cookies are refused after this long: a working day, then sign in again.
 SESSION_LIFETIME = timedelta(hours=8)
@@ -101,6 +112,7 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
     csrf = CSRFProtect(app)
     # The API authenticates by bearer token only (never the session cookie): no CSRF exposure.
     csrf.exempt(api.bp)
+    csrf.exempt(api_records.bp)
     security.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(search.bp)
@@ -108,6 +120,9 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
     app.register_blueprint(admin.bp)
     app.register_blueprint(saved.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(holds.bp)
+    app.register_blueprint(retention_views.bp)
+    app.register_blueprint(api_records.bp)
     app.add_url_rule("/healthz", "healthz", auth.public(_healthz))
     app.register_error_handler(HTTPException, _http_error)
     return app

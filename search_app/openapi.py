@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from search_app.openapi_records import RECORDS_PATHS, RECORDS_SCHEMAS
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _DOC_ID = {
     "name": "doc_id",
@@ -147,6 +149,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json({"type": "object"}, "OpenAPI document")},
                 }
             },
+            **RECORDS_PATHS,
         },
         "components": {
             "securitySchemes": {
@@ -212,6 +215,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "additionalProperties": True,
                 },
+                **RECORDS_SCHEMAS,
             },
         },
     }

@@ -21,7 +21,7 @@ from foi_core.models import AuditEvent, DisposalBatch, DisposalItem, FileState
 from foi_core.settings import Settings
 from indexer.queries import Principal, search
 from retention.classify import report, save_schedule
-from retention.disposal import DisposalError, approve, build_batch, execute, exclude
+from retention.disposal import DisposalError, approve, build_batch, exclude, execute
 from retention.holds import add_scope, create_hold
 from retention.schedule import ScheduleError
 from tests.fixtures import ShareWorkspace

@@ -27,9 +27,9 @@ from indexer import tasks
 from indexer.bulk import BulkFailure, BulkWriteError
 from indexer.distributed import CeleryDispatch, DispatchStalled
 from indexer.extract import TikaUnavailable
+from indexer.keeping import NoRecordKeeping
 from indexer.lifecycle import IndexNames
 from indexer.pipeline import CrawlPipeline
-from indexer.keeping import NoRecordKeeping
 from indexer.processor import FileOutcome
 from indexer.tasks import (
     MAX_REDELIVERIES,
