@@ -22,6 +22,8 @@ from foi_core.migrate import upgrade
 from foi_core.models import User
 from foi_core.settings import Settings
 from foi_core.sources import add_source, get_source
+from retention.classify import current_schedule, save_schedule
+from retention.schedule import seed_schedule_text
 
 DEMO_SOURCE = "demo"
 
@@ -84,6 +86,18 @@ def demo_command(settings: Settings, serve: bool, port: int) -> None:
         )
     click.echo(
         f"crawled: {counts.seen} files, {counts.extracted} extracted, statuses {counts.by_status}"
+    )
+    with runtime.sessions() as session:
+        has_schedule = current_schedule(session) is not None
+    if not has_schedule:
+        schedule = save_schedule(runtime.records, seed_schedule_text(), actor="demo")
+        click.echo(
+            f"loaded the seed retention schedule ({len(schedule.classes)} classes; it needs the "
+            "council's own sign-off before any disposal)"
+        )
+    click.echo(
+        "holds and disposal decisions need a records manager: "
+        "foi users add NAME --role records_manager"
     )
     if serve:
         _serve(port)

@@ -10,7 +10,7 @@ from foi_cli.deadline import deadline_command
 from foi_cli.demo import demo_command, serve_command
 from foi_cli.retention import holds_group, retention_group
 from foi_cli.stack import stack_group
-from foi_cli.worker import worker_command
+from foi_cli.worker import beat_command, worker_command
 from foi_core.settings import Settings, SettingsError
 
 
@@ -33,6 +33,7 @@ for command in (
     sources_group,
     crawl_command,
     worker_command,
+    beat_command,
     demo_command,
     serve_command,
     deadline_command,

@@ -2,7 +2,7 @@
 
 The CLI runs on the server, by the people who run it; decisions that need a named person
 (placing and releasing holds, approving and executing disposal) take `--as USERNAME`, which
-must be an active account with the records-manager role (or admin), and are audited under it.
+must be an active account with the records-manager role, and are audited under it.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from retention.holds import (
 from retention.preservation import run_pending
 from retention.schedule import ScheduleError, load_schedule_file, seed_schedule_text
 
-_MANAGERS = (Role.RECORDS_MANAGER, Role.ADMIN)
+_MANAGERS = (Role.RECORDS_MANAGER,)
 
 
 def _person(runtime: Runtime, username: str) -> str:

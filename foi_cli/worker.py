@@ -13,6 +13,8 @@ from foi_core.settings import Settings
 from foi_core.sources import get_source
 from indexer.processor import FileProcessor
 from indexer.tasks import build_celery_app
+from retention.context import Records
+from retention.tasks import register_retention_tasks
 
 
 class UnknownSource(LookupError):
@@ -58,6 +60,13 @@ class WorkerProcessors:
             self._cache[source_name] = (key, processor)
             return processor
 
+    def records(self) -> Records:
+        """This process's records-management context (for the periodic jobs)."""
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._runtime, self._cache = os.getpid(), Runtime(self.settings), {}
+            return self._runtime.records
+
 
 @click.command("worker")
 @click.option(
@@ -88,7 +97,9 @@ def worker_command(
     # Per-request chatter of the SMB and Elasticsearch clients would drown the task log.
     for name in ("smbprotocol", "smbclient", "elastic_transport"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    app = build_celery_app(settings, WorkerProcessors(settings))
+    processors = WorkerProcessors(settings)
+    app = build_celery_app(settings, processors)
+    register_retention_tasks(app, processors.records)
     argv = [
         "worker",
         f"--loglevel={loglevel}",
@@ -102,3 +113,18 @@ def worker_command(
     if hostname:
         argv.append(f"--hostname={hostname}")
     app.worker_main(argv)
+
+
+@click.command("beat")
+@click.option("--loglevel", default="INFO", show_default=True)
+@click.pass_obj
+def beat_command(settings: Settings, loglevel: str) -> None:
+    """Run the scheduler of the periodic jobs (daily disposal batch, preservation retries).
+    Run exactly one per deployment; `foi worker` processes run the jobs."""
+    if not settings.broker_url:
+        raise click.ClickException("FOI_BROKER_URL is not set: there is no queue to send to")
+    app = build_celery_app(settings)
+    register_retention_tasks(app, WorkerProcessors(settings).records)
+    schedule_file = settings.state_dir / "celerybeat-schedule"
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])

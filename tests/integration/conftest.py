@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 from elasticsearch import Elasticsearch
 
 from crawler.smb import ShareLocation, SmbShare
@@ -110,3 +111,23 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings
     for path in local.rglob("*"):
         path.chmod(0o770 if path.is_dir() else 0o660)
     shutil.rmtree(local)
+
+
+@pytest.fixture
+def broker_url(settings: Settings, stack: LocalStack) -> Iterator[str]:
+    """A Redis database of the stack's server that this test alone uses, emptied afterwards."""
+    base = settings.redis_url.rsplit("/", 1)[0]
+    claim = f"foi-test-claim-{uuid.uuid4().hex}"
+    for db in range(15, 0, -1):
+        client = redis.Redis.from_url(f"{base}/{db}")
+        # Claimed atomically, and only while empty: a concurrent test takes another number.
+        if client.dbsize() == 0 and client.set("foi-test-claim", claim, nx=True):
+            break
+        client.close()
+    else:
+        pytest.fail("no empty Redis database to use as a private broker")
+    try:
+        yield f"{base}/{db}"
+    finally:
+        client.flushdb()
+        client.close()

@@ -22,7 +22,6 @@ from typing import Any
 
 import psycopg
 import pytest
-import redis
 import smbclient
 from elasticsearch import Elasticsearch
 from sqlalchemy import func, select
@@ -185,26 +184,6 @@ def postgres_url(stack: LocalStack) -> Iterator[str]:
     yield base.rsplit("/", 1)[0] + "/" + name
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def broker_url(settings: Settings, stack: LocalStack) -> Iterator[str]:
-    """A Redis database of the stack's server that this test alone uses, emptied afterwards."""
-    base = settings.redis_url.rsplit("/", 1)[0]
-    claim = f"foi-test-claim-{uuid.uuid4().hex}"
-    for db in range(15, 0, -1):
-        client = redis.Redis.from_url(f"{base}/{db}")
-        # Claimed atomically, and only while empty: a concurrent test takes another number.
-        if client.dbsize() == 0 and client.set("foi-test-claim", claim, nx=True):
-            break
-        client.close()
-    else:
-        pytest.fail("no empty Redis database to use as a private broker")
-    try:
-        yield f"{base}/{db}"
-    finally:
-        client.flushdb()
-        client.close()
 
 
 @pytest.fixture

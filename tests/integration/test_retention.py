@@ -7,7 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -20,10 +26,12 @@ from foi_cli.main import cli
 from foi_core.models import AuditEvent, DisposalBatch, DisposalItem, FileState
 from foi_core.settings import Settings
 from indexer.queries import Principal, search
+from indexer.tasks import build_celery_app
 from retention.classify import report, save_schedule
 from retention.disposal import DisposalError, approve, build_batch, exclude, execute
 from retention.holds import add_scope, create_hold
 from retention.schedule import ScheduleError
+from retention.tasks import BUILD_BATCH, PRESERVE
 from tests.fixtures import ShareWorkspace
 from tests.records import RecordsBed
 
@@ -204,8 +212,6 @@ def test_classify_report_and_audited_disposal(bed: RecordsBed) -> None:
 
 
 def test_two_approvals_from_different_people(bed: RecordsBed) -> None:
-    from dataclasses import replace
-
     records = replace(bed.records, approvals_needed=2)
     save_schedule(records, SCHEDULE, actor="rita")
     batch_id = build_batch(records, actor="rita", today=date.today())
@@ -216,3 +222,81 @@ def test_two_approvals_from_different_people(bed: RecordsBed) -> None:
     with pytest.raises(DisposalError, match="pending, not approved"):
         execute(records, batch_id, actor="rita")
     assert approve(records, batch_id, actor="rob") == "approved"
+
+
+def test_cli_holds_and_disposal(bed: RecordsBed, tmp_path: Path) -> None:
+    env = bed.settings.to_env()
+
+    def foi(*args: str) -> str:
+        result = CliRunner().invoke(cli, list(args), env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text(SCHEDULE.replace("6 yrs", "6 years"), encoding="utf-8")
+    refused = CliRunner().invoke(
+        cli, ["retention", "schedule", "load", str(schedule), "--as", "olive"], env=env
+    )
+    assert refused.exit_code != 0 and "records manager" in refused.output
+    assert "3 classes" in foi("retention", "schedule", "load", str(schedule), "--as", "rita")
+    assert "hold 1 created" in foi(
+        "holds", "create", "Rates appeal", "--reason", "VO appeal", "--as", "rita"
+    )
+    added = foi("holds", "add", "1", "--folder", f"{bed.source}:Finance/Rates", "--as", "rita")
+    assert "6 files joined hold 1; 6 originals preserved" in added
+    assert "nothing is eligible" in foi("retention", "run")
+    report_text = foi("retention", "report")
+    assert "unclassified: 1 files" in report_text and "RATES" in report_text
+    foi("holds", "release-request", "1", "--reason", "appeal withdrawn", "--as", "rita")
+    same = CliRunner().invoke(cli, ["holds", "release-approve", "1", "--as", "rita"], env=env)
+    assert same.exit_code != 0 and "someone other than" in same.output
+    foi("holds", "release-approve", "1", "--as", "rob")
+    assert "released" in foi("holds", "list")
+    assert "batch 1 built" in foi("retention", "run")
+    assert "approved" in foi("retention", "approve", "1", "--as", "rob")
+    executed = foi(
+        "retention", "execute", "1", "--as", "rita", "--certificate-dir", str(tmp_path / "cert")
+    )
+    assert "5 destroyed, 0 skipped, 0 failed" in executed
+    assert (tmp_path / "cert" / "destruction-certificate-batch-1.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_periodic_jobs_run_on_celery_workers(
+    bed: RecordsBed, broker_url: str, tmp_path: Path
+) -> None:
+    """Distributed mode: beat's jobs (daily disposal batch, preservation retries) run on a
+    real `foi worker` through the stack's Redis."""
+    settings = replace(
+        bed.settings,
+        broker_url=broker_url,
+        redis_url=broker_url,
+        task_queue=f"test-retention-{uuid.uuid4().hex[:8]}",
+    )
+    save_schedule(bed.records, SCHEDULE, actor="rita")
+    hold = create_hold(bed.records, name="H", reason="r", owner="rita", actor="rita")
+    add_scope(
+        bed.records, hold, kind="item", doc_id=bed.doc_id("HR/Policies/leave.txt"), actor="rita"
+    )
+    log = tmp_path / "worker.log"
+    foi = Path(sys.executable).with_name("foi")
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [str(foi), "worker", "--pool", "solo", "--hostname", "retention@%h"],
+            env={**os.environ, **settings.to_env()},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    app = build_celery_app(settings)
+    try:
+        preserved = app.send_task(PRESERVE, queue=settings.task_queue).get(timeout=120)
+        assert preserved == {"preserved": 1, "failed": 0}
+        batch_id = app.send_task(BUILD_BATCH, queue=settings.task_queue).get(timeout=120)
+        with bed.runtime.sessions() as session:
+            batch = session.get_one(DisposalBatch, batch_id)
+            assert batch.created_by == "retention-schedule" and batch.counts["items"] == 5
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+        app.close()
+        print(log.read_text()[-3000:])

@@ -1,0 +1,43 @@
+"""Records management's periodic jobs on Celery (distributed mode): building disposal batches
+daily and retrying owed preservation copies. In-process deployments run the same functions
+from `foi retention run` and `foi holds preserve` (e.g. from cron).
+
+Both jobs are idempotent: a batch is only built from eligible files not already in an open
+batch, and preservation only works off tasks that are still owed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from celery import Celery
+from celery.schedules import crontab
+
+from retention.context import Records
+from retention.disposal import build_batch
+from retention.preservation import run_pending
+
+BUILD_BATCH = "foi.retention.build_batch"
+PRESERVE = "foi.holds.preserve"
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Early morning: the batch waits for review when records managers start work.
+    "disposal-batch-daily": {"task": BUILD_BATCH, "schedule": crontab(hour=2, minute=15)},
+    "preservation-retry": {"task": PRESERVE, "schedule": crontab(minute="*/15")},
+}
+
+
+def register_retention_tasks(app: Celery, records: Callable[[], Records]) -> None:
+    """Register the jobs on `app`; `records` builds (or returns) this process's Records."""
+
+    @app.task(name=BUILD_BATCH, acks_late=True, soft_time_limit=3000, time_limit=3600)  # type: ignore[untyped-decorator]
+    def build_disposal_batch() -> int | None:
+        return build_batch(records(), actor="retention-schedule", today=date.today())
+
+    @app.task(name=PRESERVE, acks_late=True, soft_time_limit=3000, time_limit=3600)  # type: ignore[untyped-decorator]
+    def preserve_owed() -> dict[str, int]:
+        report = run_pending(records(), actor="preservation-retry")
+        return {"preserved": report.preserved, "failed": report.failed}
+
+    app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
