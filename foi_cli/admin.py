@@ -46,9 +46,15 @@ def users_group() -> None:
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--sid", "sids", multiple=True, help="A Windows SID of the user or a group.")
+@click.option("--email", default="", help="Where deadline reminders are sent.")
 @click.pass_obj
 def users_add(
-    settings: Settings, username: str, role: str, password_stdin: bool, sids: tuple[str, ...]
+    settings: Settings,
+    username: str,
+    role: str,
+    password_stdin: bool,
+    sids: tuple[str, ...],
+    email: str,
 ) -> None:
     """Create an account. Without --password-stdin a password is generated and shown once."""
     generated = not password_stdin
@@ -56,7 +62,7 @@ def users_add(
     runtime = Runtime(settings)
     try:
         with transaction(runtime.sessions) as session:
-            create_user(session, username, role, password, sids)
+            create_user(session, username, role, password, sids, email)
             audit.record(
                 session,
                 actor="cli",

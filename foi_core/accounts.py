@@ -16,6 +16,7 @@ from foi_core.models import Role, User
 _HASHER = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,150}$")
 _SID = re.compile(r"^S-1-\d+(-\d+)+$")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 MIN_PASSWORD_LENGTH = 12
 # Throttling: after this many consecutive failures the account is locked for a while.
 MAX_FAILED_LOGINS = 5
@@ -33,7 +34,12 @@ def hash_password(password: str) -> str:
 
 
 def create_user(
-    session: Session, username: str, role: str, password: str, sids: Sequence[str] = ()
+    session: Session,
+    username: str,
+    role: str,
+    password: str,
+    sids: Sequence[str] = (),
+    email: str = "",
 ) -> User:
     if not _USERNAME.match(username):
         raise AccountError("username may use letters, digits and . _ @ - (2-150 characters)")
@@ -46,6 +52,8 @@ def create_user(
     bad = [sid for sid in sids if not _SID.match(sid)]
     if bad:
         raise AccountError(f"not a Windows SID: {', '.join(bad)}")
+    if email and not _EMAIL.fullmatch(email):
+        raise AccountError(f"not an e-mail address: {email!r}")
     if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
         raise AccountError(f"user {username!r} already exists")
     user = User(
@@ -53,6 +61,7 @@ def create_user(
         role=role_value,
         password_hash=hash_password(password),
         sids=list(sids),
+        email=email,
         active=True,
         failed_logins=0,
     )

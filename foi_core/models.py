@@ -54,6 +54,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
+    # Where deadline reminders go (empty: none are sent).
+    email: Mapped[str] = mapped_column(String(320), default="", server_default="")
     role: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
     # Windows SIDs (user and groups) used to trim search results by the shares' own ACLs.
@@ -353,3 +355,123 @@ class DisposalItem(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="")
     outcome_reason: Mapped[str] = mapped_column(Text, default="")
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class CaseStatus(enum.StrEnum):
+    RECEIVED = "received"
+    CLARIFICATION = "clarification_requested"  # clock stopped
+    FEE_NOTICE = "fee_notice"  # clock stopped
+    IN_PROGRESS = "in_progress"
+    PI_EXTENSION = "pi_extension"
+    RESPONDED = "responded"
+    INTERNAL_REVIEW = "internal_review"
+    ICO_COMPLAINT = "ico_complaint"
+    CLOSED = "closed"
+
+
+class Case(Base):
+    """An FOI / EIR / SAR request. The requester's details are personal data: shown only to
+    the roles that work cases, and every view of a case is audited."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    regime: Mapped[str] = mapped_column(String(8), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    request_text: Mapped[str] = mapped_column(Text)
+    received: Mapped[date] = mapped_column(Date, index=True)
+    requester_name: Mapped[str] = mapped_column(String(300))
+    requester_contact: Mapped[str] = mapped_column(Text, default="")
+    assigned_to: Mapped[str] = mapped_column(String(150), default="", index=True)
+    status: Mapped[str] = mapped_column(String(32), default=CaseStatus.RECEIVED, index=True)
+    # Clock facts (see foi_core.deadline_records.RequestClock).
+    clarification_requested: Mapped[date | None] = mapped_column(Date, default=None)
+    clarified: Mapped[date | None] = mapped_column(Date, default=None)
+    fee_notice: Mapped[date | None] = mapped_column(Date, default=None)
+    fee_paid: Mapped[date | None] = mapped_column(Date, default=None)
+    extended: Mapped[bool] = mapped_column(default=False)
+    # SAR clock stops: [{"reason": ..., "stopped": "YYYY-MM-DD", "resumed": ... | null}].
+    clock_stops: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    due: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+    responded: Mapped[date | None] = mapped_column(Date, default=None)
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    exemptions: Mapped[list[str]] = mapped_column(default=list)
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id"), default=None)
+    logged_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(150))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class CaseLink(Base):
+    __tablename__ = "case_links"
+    __table_args__ = (UniqueConstraint("case_id", "other_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    why: Mapped[str] = mapped_column(String(32))  # same_requester | same_topic
+    added_by: Mapped[str] = mapped_column(String(150))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CaseDocument(Base):
+    """A record collected into a case (and so placed on the case's hold)."""
+
+    __tablename__ = "case_documents"
+    __table_args__ = (UniqueConstraint("case_id", "doc_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    doc_id: Mapped[str] = mapped_column(String(64))
+    root_id: Mapped[str] = mapped_column(String(64))
+    added_by: Mapped[str] = mapped_column(String(150))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    removed: Mapped[bool] = mapped_column(default=False)
+    removed_by: Mapped[str] = mapped_column(String(150), default="")
+    removed_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ScopingSearch(Base):
+    """A search run for a case, kept with its counts for the adequacy-of-search statement."""
+
+    __tablename__ = "scoping_searches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    query: Mapped[str] = mapped_column(Text)
+    run_by: Mapped[str] = mapped_column(String(150))
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    # {"sources": [...], "not_searchable": {"encrypted": 2, ...}, "files": N}
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CaseExport(Base):
+    __tablename__ = "case_exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    directory: Mapped[str] = mapped_column(Text)
+    parts: Mapped[list[str]] = mapped_column(default=list)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    exported_by: Mapped[str] = mapped_column(String(150))
+    exported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NonWorkingDay(Base):
+    """An extra non-working day (e.g. by proclamation). Rows are versions: the newest row for
+    a date wins, and `active` false withdraws the day."""
+
+    __tablename__ = "non_working_days"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    nations: Mapped[list[str]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    changed_by: Mapped[str] = mapped_column(String(150))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -99,6 +99,25 @@ class Settings:
     preservation_dir: Path | None = None
     # Approvals a disposal batch needs before it can run: 1, or 2 (two different people).
     disposal_approvals: int = 1
+    # Case reference prefixes per regime ("FOIA=FOI,EIR=EIR,SAR=SAR" gives FOI-2026-0042).
+    case_prefixes: str = "FOIA=FOI,EIR=EIR,SAR=SAR"
+    # The council's own target, in working days, ahead of the statutory deadline.
+    internal_target_days: int = 15
+    # Minutes per document for the s.12 estimate: locating, retrieving, extracting.
+    s12_locate_minutes: int = 1
+    s12_retrieve_minutes: int = 1
+    s12_extract_minutes: int = 3
+    # Disclosure bundles: where they are written, how long they stay downloadable, part size.
+    export_dir: Path | None = None
+    export_keep_days: int = 30
+    export_part_bytes: int = 2 * 1024**3
+    # Deadline reminders by e-mail: smtp://host:port (empty: no reminders are sent).
+    smtp_url: str = ""
+    mail_from: str = "foi-discovery@localhost"
+
+    @property
+    def effective_export_dir(self) -> Path:
+        return self.export_dir or self.state_dir / "exports"
 
     @property
     def effective_preservation_dir(self) -> Path:
@@ -140,6 +159,9 @@ class Settings:
         corpus = get("FOI_CORPUS_DIR")
         if corpus is not None:
             kwargs["corpus_dir"] = Path(corpus).expanduser().resolve()
+        exports = get("FOI_EXPORT_DIR")
+        if exports is not None:
+            kwargs["export_dir"] = Path(exports).expanduser().resolve()
         preservation = get("FOI_PRESERVATION_DIR")
         if preservation is not None:
             kwargs["preservation_dir"] = Path(preservation).expanduser().resolve()
@@ -163,6 +185,8 @@ class Settings:
             env["FOI_CORPUS_DIR"] = str(self.corpus_dir)
         if self.preservation_dir is not None:
             env["FOI_PRESERVATION_DIR"] = str(self.preservation_dir)
+        if self.export_dir is not None:
+            env["FOI_EXPORT_DIR"] = str(self.export_dir)
         return env
 
     def redacted(self) -> dict[str, str]:
@@ -190,6 +214,9 @@ _STRINGS = {
     "samba_password": "FOI_SAMBA_PASSWORD",
     "admin_password": "FOI_ADMIN_PASSWORD",
     "organisation": "FOI_ORGANISATION",
+    "case_prefixes": "FOI_CASE_PREFIXES",
+    "smtp_url": "FOI_SMTP_URL",
+    "mail_from": "FOI_MAIL_FROM",
 }
 _INTS = {
     "max_file_bytes": "FOI_MAX_FILE_BYTES",
@@ -202,6 +229,12 @@ _INTS = {
     "samba_port": "FOI_SAMBA_PORT",
     "postgres_port": "FOI_POSTGRES_PORT",
     "disposal_approvals": "FOI_DISPOSAL_APPROVALS",
+    "internal_target_days": "FOI_INTERNAL_TARGET_DAYS",
+    "s12_locate_minutes": "FOI_S12_LOCATE_MINUTES",
+    "s12_retrieve_minutes": "FOI_S12_RETRIEVE_MINUTES",
+    "s12_extract_minutes": "FOI_S12_EXTRACT_MINUTES",
+    "export_keep_days": "FOI_EXPORT_KEEP_DAYS",
+    "export_part_bytes": "FOI_EXPORT_PART_BYTES",
 }
 _BOOLS = {
     "secure_cookies": "FOI_SECURE_COOKIES",
@@ -209,7 +242,15 @@ _BOOLS = {
 }
 # URLs may embed passwords, so they are masked whole.
 _SECRETS = frozenset(
-    {"secret_key", "samba_password", "admin_password", "database_url", "broker_url", "redis_url"}
+    {
+        "secret_key",
+        "samba_password",
+        "admin_password",
+        "database_url",
+        "broker_url",
+        "redis_url",
+        "smtp_url",
+    }
 )
 
 # Every variable the product reads, for the README reference and its consistency test.
@@ -221,4 +262,5 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "FOI_TIKA_TIMEOUT",
     "FOI_CORPUS_DIR",
     "FOI_PRESERVATION_DIR",
+    "FOI_EXPORT_DIR",
 )

@@ -213,3 +213,35 @@ def retention_summary(es: Elasticsearch, alias: str, today: date) -> dict[str, A
         "eligible": int(aggs["eligible"]["doc_count"]),
         "eligible_bytes": int(aggs["eligible"]["bytes"]["value"]),
     }
+
+
+def search_scope_counts(
+    es: Elasticsearch, alias: str, text: str, selection: FacetSelection
+) -> dict[str, Any]:
+    """What an adequacy-of-search statement needs about one search: its hits, the sources and
+    documents it covered, and the documents in that scope whose content could not be searched
+    (by reason), which the words could not have reached."""
+    hits = es.count(index=alias, query=search_query(text, selection))["count"]
+    scope = search_query("", selection)
+    response = es.search(
+        index=alias,
+        size=0,
+        track_total_hits=True,
+        query=scope,
+        aggs={
+            "sources": {"terms": {"field": "source", "size": 500}},
+            "unreadable": {
+                "filter": {"bool": {"must_not": [{"terms": {"status": list(READ_STATUSES)}}]}},
+                "aggs": {"statuses": {"terms": {"field": "status", "size": 50}}},
+            },
+        },
+    ).body
+    aggs = response["aggregations"]
+    return {
+        "hits": int(hits),
+        "documents_in_scope": int(response["hits"]["total"]["value"]),
+        "sources": sorted(b["key"] for b in aggs["sources"]["buckets"]),
+        "not_searchable": {
+            b["key"]: int(b["doc_count"]) for b in aggs["unreadable"]["statuses"]["buckets"]
+        },
+    }

@@ -246,6 +246,54 @@ def add_scope(
     return len(joined)
 
 
+def add_documents(
+    records: Records, hold_id: int, doc_ids: Sequence[str], *, actor: str, ip: str = ""
+) -> tuple[int, list[str]]:
+    """Hold many documents at once (one scope); returns (files newly held, the files' root ids
+    in the order of `doc_ids`). Ids not in the index, or destroyed, raise HoldError."""
+    wanted = list(dict.fromkeys(doc_ids))
+    if not wanted:
+        raise HoldError("choose at least one document to hold")
+    records.es.indices.refresh(index=records.names.write_alias)
+    found = list(matches(records.es, records.names.read_alias, {"ids": {"values": wanted}}))
+    missing = sorted(set(wanted) - {m.doc_id for m in found})
+    if missing:
+        raise HoldError(
+            f"{len(missing)} document(s) are not in the index or were destroyed: "
+            + ", ".join(missing[:5])
+        )
+    root_of = {m.doc_id: m.root_id for m in found}
+    files = _file_facts(records, found)
+    scope = HoldScope(
+        kind="item",
+        doc_id=wanted[0] if len(wanted) == 1 else "",
+        description=f"document {wanted[0]}" if len(wanted) == 1 else f"{len(wanted)} documents",
+        added_by=actor,
+    )
+    with transaction(records.sessions) as session:
+        lock_records(session)
+        hold = _active(session, hold_id)
+        scope.hold_id = hold.id
+        session.add(scope)
+        session.flush()
+        joined = _join(records, session, hold, scope, files)
+        audit.record(
+            session,
+            actor=actor,
+            action="hold_add",
+            target=f"hold:{hold.id}",
+            ip=ip,
+            details={
+                "scope": scope.description,
+                "matched": len(files),
+                "joined": len(joined),
+                "documents": wanted[:200],
+            },
+        )
+    _sync_flags(records, joined)
+    return len(joined), [root_of[d] for d in wanted]
+
+
 def _describe(kind: str, doc_id: str, source: str, folder: str, query: str) -> str:
     if kind == "item":
         return f"document {doc_id}"

@@ -1,0 +1,250 @@
+"""Collecting records into a case, and the searches that found them.
+
+Invariants:
+- collecting a document places its file on the case's legal hold in the same step (s.77:
+  once asked, nothing relevant may be destroyed); the hold is created with the case's first
+  collection and named after it;
+- removing a document from a case needs a reason and is audited; it does not release the
+  hold (a records manager releases holds, two-person);
+- every scoping search is kept with its counts and who ran it, so the adequacy-of-search
+  statement can be rebuilt and re-run at any time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.service import CaseError
+from foi_core import audit
+from foi_core.db import transaction
+from foi_core.models import Case, CaseDocument, ScopingSearch
+from indexer.facets import STATUS_LABELS, FacetSelection
+from indexer.querylang import QuerySyntaxError
+from indexer.scopes import matches, search_query, search_scope_counts
+from retention.context import Records
+from retention.holds import HoldError, add_documents, create_hold
+
+# A whole result set is collected at once up to this many documents; beyond it, narrow the
+# search (an FOI response of more is a s.12 question anyway).
+MAX_COLLECT = 10_000
+
+
+def _case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseError(f"there is no case {case_id}")
+    return case
+
+
+def _case_hold(records: Records, case_id: int, actor: str, ip: str) -> int:
+    with records.sessions() as session:
+        case = _case(session, case_id)
+        if case.hold_id is not None:
+            return case.hold_id
+        reference, regime = case.reference, case.regime
+    hold_id = create_hold(
+        records,
+        name=f"Case {reference}",
+        reason=(
+            f"{regime} request {reference}: everything collected for it is preserved until the "
+            "request, any review and any appeal are finished (FOIA s.77)"
+        ),
+        owner=actor,
+        actor=actor,
+        case_ref=reference,
+        ip=ip,
+    )
+    with transaction(records.sessions) as session:
+        _case(session, case_id).hold_id = hold_id
+    return hold_id
+
+
+def collect(
+    records: Records, case_id: int, doc_ids: Sequence[str], *, actor: str, ip: str = ""
+) -> int:
+    """Add documents to the case (and its hold); returns how many were newly collected."""
+    wanted = list(dict.fromkeys(d for d in doc_ids if d))
+    if not wanted:
+        raise CaseError("choose at least one document")
+    if len(wanted) > MAX_COLLECT:
+        raise CaseError(f"collect at most {MAX_COLLECT:,} documents at once; narrow the search")
+    hold_id = _case_hold(records, case_id, actor, ip)
+    try:
+        _, roots = add_documents(records, hold_id, wanted, actor=actor, ip=ip)
+    except HoldError as exc:
+        raise CaseError(str(exc)) from None
+    added = 0
+    with transaction(records.sessions) as session:
+        case = _case(session, case_id)
+        existing = {
+            row.doc_id: row
+            for row in session.execute(
+                select(CaseDocument).where(
+                    CaseDocument.case_id == case.id, CaseDocument.doc_id.in_(wanted)
+                )
+            ).scalars()
+        }
+        for doc_id, root in zip(wanted, roots, strict=True):
+            row = existing.get(doc_id)
+            if row is None:
+                session.add(
+                    CaseDocument(case_id=case.id, doc_id=doc_id, root_id=root, added_by=actor)
+                )
+                added += 1
+            elif row.removed:
+                row.removed, row.removed_by, row.removed_reason = False, "", ""
+                added += 1
+        audit.record(
+            session,
+            actor=actor,
+            action="case_collect",
+            target=f"case:{case.reference}",
+            ip=ip,
+            details={"added": added, "documents": wanted[:200], "hold": hold_id},
+        )
+    return added
+
+
+def _parse(query: str) -> tuple[str, FacetSelection]:
+    params = parse_qs(query, keep_blank_values=False)
+    return (params.get("q") or [""])[0], FacetSelection.from_params(params)
+
+
+def collect_search(records: Records, case_id: int, query: str, *, actor: str, ip: str = "") -> int:
+    """Collect every document a search finds (the search page's query string)."""
+    text, selection = _parse(query)
+    if not text.strip() and not selection.filters():
+        raise CaseError("a search with no words or filters would collect everything")
+    try:
+        found = [
+            m.doc_id
+            for m in matches(records.es, records.names.read_alias, search_query(text, selection))
+        ]
+    except QuerySyntaxError as exc:
+        raise CaseError(f"the search cannot be used: {exc.message}") from None
+    if not found:
+        raise CaseError("the search finds nothing to collect")
+    return collect(records, case_id, found, actor=actor, ip=ip)
+
+
+def remove(
+    records: Records, case_id: int, doc_id: str, *, actor: str, reason: str, ip: str = ""
+) -> None:
+    reason = reason.strip()
+    if not reason:
+        raise CaseError("say why the document is removed from the case")
+    with transaction(records.sessions) as session:
+        case = _case(session, case_id)
+        row = session.execute(
+            select(CaseDocument).where(
+                CaseDocument.case_id == case.id,
+                CaseDocument.doc_id == doc_id,
+                CaseDocument.removed.is_(False),
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise CaseError("that document is not in the case")
+        row.removed, row.removed_by, row.removed_reason = True, actor, reason[:2000]
+        audit.record(
+            session,
+            actor=actor,
+            action="case_remove",
+            target=f"case:{case.reference}",
+            ip=ip,
+            details={"document": doc_id, "reason": reason, "hold_kept": case.hold_id},
+        )
+
+
+def run_scoping_search(
+    records: Records, case_id: int, query: str, *, actor: str, ip: str = ""
+) -> ScopingSearch:
+    """Run a search for the case and keep it with its counts."""
+    text, selection = _parse(query)
+    if not text.strip() and not selection.filters():
+        raise CaseError("enter search words or filters")
+    try:
+        counts = search_scope_counts(records.es, records.names.read_alias, text, selection)
+    except QuerySyntaxError as exc:
+        raise CaseError(f"the search cannot be run: {exc.message}") from None
+    with transaction(records.sessions) as session:
+        case = _case(session, case_id)
+        row = ScopingSearch(
+            case_id=case.id, query=query, run_by=actor, hits=counts["hits"], counts=counts
+        )
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="case_scoping_search",
+            target=f"case:{case.reference}",
+            ip=ip,
+            details={"query": query, **counts},
+        )
+        session.expunge(row)
+        return row
+
+
+@dataclass(frozen=True)
+class Adequacy:
+    text: str
+    searches: int
+    collected: int
+
+
+def adequacy_statement(session: Session, case_id: int) -> Adequacy:
+    """The adequacy-of-search statement for internal reviews and the ICO: every search (terms,
+    filters, sources, who, when, hits), what could not be searched and why, what was collected."""
+    case = _case(session, case_id)
+    searches = (
+        session.execute(
+            select(ScopingSearch).where(ScopingSearch.case_id == case.id).order_by(ScopingSearch.id)
+        )
+        .scalars()
+        .all()
+    )
+    collected = len(
+        session.execute(
+            select(CaseDocument.id).where(
+                CaseDocument.case_id == case.id, CaseDocument.removed.is_(False)
+            )
+        ).all()
+    )
+    lines = [
+        f"Adequacy of search: {case.reference} ({case.regime}), received {case.received:%d %B %Y}",
+        f"Request: {case.title}",
+        "",
+        f"{len(searches)} search(es) were run across the council's indexed file shares:",
+    ]
+    unreadable: dict[str, int] = {}
+    for number, search in enumerate(searches, 1):
+        text, selection = _parse(search.query)
+        filters = ", ".join(
+            f"{name}={'|'.join(values)}" for name, values in selection.params().items()
+        )
+        sources = ", ".join(search.counts.get("sources", [])) or "all sources"
+        lines.append(
+            f'{number}. "{text}"{f" filtered by {filters}" if filters else ""} — '
+            f"{search.hits} matching document(s) among {search.counts.get('documents_in_scope', 0)}"
+            f" searched in {sources}; run by {search.run_by} on "
+            f"{search.run_at:%d %B %Y at %H:%M} UTC"
+        )
+        for status, count in search.counts.get("not_searchable", {}).items():
+            unreadable[status] = max(unreadable.get(status, 0), count)
+    lines.append("")
+    if unreadable:
+        lines.append(
+            "Documents in the searched scope whose content could not be searched (found by "
+            "name and metadata only):"
+        )
+        for status, count in sorted(unreadable.items()):
+            lines.append(f"- {STATUS_LABELS.get(status, status)}: {count}")
+    else:
+        lines.append("Every document in the searched scope had searchable content.")
+    lines += ["", f"{collected} document(s) were collected into the case and placed on hold."]
+    return Adequacy("\n".join(lines), len(searches), collected)

@@ -1,0 +1,229 @@
+"""Request cases on the real stack: workflow and clock, scoping searches, collection onto the
+case's hold, and a disclosure bundle whose every hash matches the files on the share."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from cases.collection import (
+    adequacy_statement,
+    collect,
+    collect_search,
+    remove,
+    run_scoping_search,
+)
+from cases.export import ExportSettings, export_case, purge_expired
+from cases.service import CaseError, create_case, set_non_working_day, transition
+from devstack.stack import LocalStack
+from foi_core.models import AuditEvent, Case, CaseLink
+from foi_core.settings import Settings
+from retention.holds import holds_by_root
+from tests.fixtures import ShareWorkspace
+from tests.records import RecordsBed
+
+PREFIXES = "FOIA=FOI,EIR=EIR,SAR=SAR"
+FILES = {
+    "Contracts/Bus shelters/contract.txt": b"Bus shelter maintenance contract with Acme Ltd.\n",
+    "Contracts/Bus shelters/variation.txt": b"Variation to the bus shelter contract, 2024.\n",
+    "Contracts/Bus shelters/invoice.txt": b"Invoice: bus shelter cleaning, March.\n",
+    "Contracts/Parks/mowing.txt": b"Grass mowing contract for parks.\n",
+    "Contracts/Bus shelters/scan.pdf": b"%PDF-1.4 not really a pdf: bus shelter scan",
+}
+
+
+@pytest.fixture
+def bed(
+    stack: LocalStack, settings: Settings, tmp_path: Path, index_prefix: str
+) -> Iterator[RecordsBed]:
+    workspace = ShareWorkspace(stack.samba, "cases")
+    bed = RecordsBed.build(stack, workspace, settings, tmp_path, index_prefix)
+    for path, data in FILES.items():
+        bed.write(path, data)
+    bed.crawl()
+    yield bed
+    workspace.cleanup()
+
+
+def _new_case(bed: RecordsBed, **overrides: object) -> Case:
+    fields: dict[str, object] = {
+        "regime": "FOIA",
+        "received": dt.date(2025, 12, 18),
+        "title": "Bus shelter contract",
+        "request_text": "All contracts and variations for bus shelter maintenance since 2020.",
+        "requester_name": "A. Journalist",
+        "requester_contact": "journalist@example.org",
+        "actor": "olive",
+        "prefix_spec": PREFIXES,
+        "target_days": 15,
+        **overrides,
+    }
+    return create_case(bed.runtime.sessions, **fields)  # type: ignore[arg-type]
+
+
+def test_case_clock_follows_the_workflow(bed: RecordsBed) -> None:
+    sessions = bed.runtime.sessions
+    case = _new_case(bed)
+    assert case.reference == "FOI-2025-0001"
+    # The worked example: received Thu 18 Dec 2025, due Wed 21 Jan 2026.
+    assert case.due == dt.date(2026, 1, 21)
+    stopped = transition(
+        sessions,
+        case.id,
+        "clarification_requested",
+        on=dt.date(2025, 12, 19),
+        actor="olive",
+        target_days=15,
+    )
+    assert stopped.due is None
+    resumed = transition(
+        sessions, case.id, "in_progress", on=dt.date(2026, 1, 5), actor="olive", target_days=15
+    )
+    assert resumed.due is not None and resumed.due > dt.date(2026, 1, 21)
+    extended = transition(
+        sessions, case.id, "pi_extension", on=dt.date(2026, 1, 20), actor="olive", target_days=15
+    )
+    assert extended.due is not None and extended.due > resumed.due
+    with pytest.raises(CaseError, match="exemptions"):
+        transition(
+            sessions,
+            case.id,
+            "responded",
+            on=dt.date(2026, 1, 30),
+            actor="olive",
+            target_days=15,
+            outcome="part",
+        )
+    done = transition(
+        sessions,
+        case.id,
+        "responded",
+        on=dt.date(2026, 1, 30),
+        actor="olive",
+        target_days=15,
+        outcome="part",
+        exemptions=["s.43", "s.40"],
+    )
+    assert done.exemptions == ["s.43", "s.40"] and done.responded == dt.date(2026, 1, 30)
+    with pytest.raises(CaseError, match="cannot become"):
+        transition(
+            sessions,
+            case.id,
+            "pi_extension",
+            on=dt.date(2026, 1, 30),
+            actor="olive",
+            target_days=15,
+        )
+
+    sar = _new_case(bed, regime="SAR", requester_contact="JOURNALIST@example.org")
+    assert sar.reference == "SAR-2025-0001" and sar.due == dt.date(2026, 1, 19)
+    with sessions() as session:
+        links = session.execute(select(CaseLink).where(CaseLink.case_id == sar.id)).scalars()
+        assert [link.why for link in links] == ["same_requester"]
+        transitions = (
+            session.execute(select(AuditEvent).where(AuditEvent.action == "case_transition"))
+            .scalars()
+            .all()
+        )
+        assert [t.details["to"] for t in transitions] == [
+            "clarification_requested",
+            "in_progress",
+            "pi_extension",
+            "responded",
+        ]
+
+
+def test_a_new_non_working_day_recalculates_open_cases(bed: RecordsBed) -> None:
+    case = _new_case(bed)
+    changed = set_non_working_day(
+        bed.runtime.sessions,
+        dt.date(2026, 1, 12),
+        "Proclamation",
+        ["UK"],
+        active=True,
+        actor="admin",
+        target_days=15,
+    )
+    assert changed == 1
+    with bed.runtime.sessions() as session:
+        assert session.get_one(Case, case.id).due == dt.date(2026, 1, 22)
+
+
+def test_scoping_collection_hold_and_bundle(bed: RecordsBed, tmp_path: Path) -> None:
+    records = bed.records
+    case = _new_case(bed)
+    search = run_scoping_search(records, case.id, "q=bus+shelter", actor="olive")
+    assert search.hits == 4
+    assert search.counts["not_searchable"] == {"corrupt": 1}
+    collected = collect_search(records, case.id, "q=bus+shelter", actor="olive")
+    assert collected == 4
+    assert collect(records, case.id, [bed.doc_id("Contracts/Parks/mowing.txt")], actor="olive") == 1
+    remove(
+        records,
+        case.id,
+        bed.doc_id("Contracts/Parks/mowing.txt"),
+        actor="olive",
+        reason="Not about bus shelters",
+    )
+    with pytest.raises(CaseError, match="why"):
+        remove(
+            records,
+            case.id,
+            bed.doc_id("Contracts/Bus shelters/invoice.txt"),
+            actor="olive",
+            reason=" ",
+        )
+
+    with bed.runtime.sessions() as session:
+        hold_id = session.get_one(Case, case.id).hold_id
+        held = holds_by_root(session, [bed.doc_id(p) for p in FILES])
+        statement = adequacy_statement(session, case.id)
+    # Collected documents are on the case's hold; removing one does not release it.
+    assert set(held) == {bed.doc_id(p) for p in FILES}
+    assert all(ids == [hold_id] for ids in held.values())
+    assert "bus shelter" in statement.text and "Damaged: 1" in statement.text
+    assert statement.collected == 4
+
+    export = export_case(
+        records,
+        ExportSettings(tmp_path / "exports", keep_days=30, part_bytes=2 * 1024**3),
+        case.id,
+        actor="olive",
+    )
+    assert export.counts["included"] == 4 and export.counts["mismatched"] == 0
+    [part] = export.parts
+    with zipfile.ZipFile(Path(export.directory) / part) as bundle:
+        assert bundle.testzip() is None
+        manifest = list(
+            csv.DictReader(io.StringIO(bundle.read("manifest.csv").decode("utf-8-sig")))
+        )
+        custody = bundle.read("chain-of-custody.csv").decode("utf-8-sig")
+        # Every hash in the manifest is the hash of the file on the share now.
+        for row in manifest:
+            on_share = bed.workspace.disk(
+                row["unc"].split(bed.source + "\\", 1)[1].replace("\\", "/")
+            ).read_bytes()
+            assert row["sha256"] == hashlib.sha256(on_share).hexdigest()
+            assert row["md5"] == hashlib.md5(on_share).hexdigest()  # noqa: S324
+            assert bundle.read(row["archive_path"]) == on_share
+    assert "case_scoping_search" in custody and "case_collect" in custody
+
+    # A file edited after collection is exported, and its mismatch reported.
+    bed.write("Contracts/Bus shelters/invoice.txt", b"Invoice, edited after collection\n")
+    second = export_case(
+        records, ExportSettings(tmp_path / "exports", 30, 2 * 1024**3), case.id, actor="olive"
+    )
+    assert second.counts["mismatched"] == 1
+    errors = (Path(second.directory) / f"{second.name}-errors.csv").read_text("utf-8-sig")
+    assert "invoice.txt" in errors
+
+    assert purge_expired(records, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=31)) == 2
+    assert not Path(export.directory).exists()
