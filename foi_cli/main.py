@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from foi_cli.admin import audit_group, db_group, tokens_group, users_group
+from foi_cli.cases import cases_group
 from foi_cli.crawl import crawl_command, sources_group
 from foi_cli.deadline import deadline_command
 from foi_cli.demo import demo_command, serve_command
@@ -39,6 +40,7 @@ for command in (
     deadline_command,
     holds_group,
     retention_group,
+    cases_group,
 ):
     cli.add_command(command)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from foi_core.models import Hold, PreservationTask, SourceChange
+from foi_core.models import Case, CaseDocument, Hold, PreservationTask, SourceChange
 from retention.holds import holds_by_root
 from search_app.auth import services
 
@@ -58,6 +58,7 @@ class RecordsState:
                 }
                 for c in self.changes
             ],
+            "cases": list(self.cases),
             "preservation": [
                 {"sha256": sha, "status": status, "error": error or None}
                 for sha, status, error in self.preservation
@@ -89,11 +90,19 @@ def records_state(doc: dict[str, Any]) -> RecordsState:
             .scalars()
             .all()
         )
+        collected_in = session.execute(
+            select(Case.reference)
+            .join(CaseDocument, CaseDocument.case_id == Case.id)
+            .where(
+                or_(CaseDocument.doc_id == doc["doc_id"], CaseDocument.root_id == root),
+                CaseDocument.removed.is_(False),
+            )
+        ).scalars()
     return RecordsState(
         holds=tuple(HoldRef(h.id, h.name, h.case_ref, h.status) for h in holds),
         changes=tuple(
             ChangeRef(c.change, c.detected_at, c.version_doc_id, c.preserved) for c in changes
         ),
         preservation=tuple((t.sha256, t.status, t.error) for t in tasks),
-        cases=tuple(sorted({h.case_ref for h in holds if h.case_ref})),
+        cases=tuple(sorted({*collected_in, *(h.case_ref for h in holds if h.case_ref)})),
     )

@@ -7,11 +7,13 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from cases.collection import (
@@ -24,6 +26,7 @@ from cases.collection import (
 from cases.export import ExportSettings, export_case, purge_expired
 from cases.service import CaseError, create_case, set_non_working_day, transition
 from devstack.stack import LocalStack
+from foi_cli.main import cli
 from foi_core.models import AuditEvent, Case, CaseLink
 from foi_core.settings import Settings
 from retention.holds import holds_by_root
@@ -227,3 +230,59 @@ def test_scoping_collection_hold_and_bundle(bed: RecordsBed, tmp_path: Path) -> 
 
     assert purge_expired(records, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=31)) == 2
     assert not Path(export.directory).exists()
+
+
+def test_cases_cli(bed: RecordsBed) -> None:
+    env = bed.settings.to_env()
+
+    def foi(*args: str, ok: bool = True) -> str:
+        result = CliRunner().invoke(cli, list(args), env=env)
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    created = foi(
+        "cases",
+        "create",
+        "--regime",
+        "FOIA",
+        "--received",
+        "2025-12-18",
+        "--title",
+        "Shelters",
+        "--request",
+        "Bus shelter contracts",
+        "--requester",
+        "R. Person",
+        "--as",
+        "olive",
+    )
+    assert "FOI-2025-0001 created; due 2026-01-21" in created
+    assert "Missing option" in foi("cases", "create", "--regime", "FOIA", ok=False)
+    assert "not an active" in foi(
+        "cases",
+        "create",
+        "--regime",
+        "SAR",
+        "--received",
+        "2025-12-18",
+        "--title",
+        "t",
+        "--request",
+        "r",
+        "--requester",
+        "p",
+        "--as",
+        "clerk",
+        ok=False,
+    )
+    listed = json.loads(foi("cases", "list", "--json"))
+    assert listed[0]["reference"] == "FOI-2025-0001" and listed[0]["internal_target"]
+    searched = foi("cases", "search", "FOI-2025-0001", "bus shelter", "--collect", "--as", "olive")
+    assert "4 matching documents" in searched and "4 documents collected" in searched
+    assert "4 document(s) were collected" in foi("cases", "adequacy", "FOI-2025-0001")
+    exported = foi("cases", "export", "FOI-2025-0001", "--as", "olive")
+    assert "4 of 4 documents, 0 failed, 0 hash mismatches" in exported
+    moved = foi("cases", "move", "FOI-2025-0001", "closed", "--as", "olive")
+    assert "is closed" in moved
+    refused = foi("cases", "move", "FOI-2025-0001", "pi_extension", "--as", "olive", ok=False)
+    assert "cannot become" in refused

@@ -1,0 +1,267 @@
+"""`foi cases`: request cases from the command line (the web app does the same, with forms),
+deadline reminders, statistics and the purge of expired disclosure bundles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from urllib.parse import urlencode
+
+import click
+from sqlalchemy import select
+
+from cases.collection import adequacy_statement, collect_search, run_scoping_search
+from cases.export import ExportSettings, export_case, purge_expired
+from cases.service import (
+    OPEN_STATUSES,
+    CaseError,
+    case_clock,
+    create_case,
+    set_non_working_day,
+    transition,
+    working_calendar,
+)
+from foi_cli.runtime import Runtime
+from foi_core.models import Case, User
+from foi_core.settings import Settings
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _case_id(runtime: Runtime, reference: str) -> int:
+    with runtime.sessions() as session:
+        found = session.execute(select(Case.id).where(Case.reference == reference)).scalar()
+    if found is None:
+        raise click.ClickException(f"there is no case {reference}")
+    return int(found)
+
+
+def _as(runtime: Runtime, username: str) -> str:
+    with runtime.sessions() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active or user.role == "front_office":
+        raise click.ClickException(
+            f"{username!r} is not an active FOI officer, records manager or admin"
+        )
+    return username
+
+
+_AS = click.option("--as", "username", required=True, help="The officer doing this.")
+
+
+@click.group("cases")
+def cases_group() -> None:
+    """FOI / EIR / SAR request cases."""
+
+
+@cases_group.command("create")
+@click.option("--regime", type=click.Choice(["FOIA", "EIR", "SAR"]), required=True)
+@click.option("--received", required=True, help="YYYY-MM-DD (any calendar day)")
+@click.option("--title", required=True)
+@click.option("--request", "request_text", required=True, help="The request as received.")
+@click.option("--requester", required=True)
+@click.option("--contact", default="")
+@_AS
+@click.pass_obj
+def cases_create(
+    settings: Settings,
+    regime: str,
+    received: str,
+    title: str,
+    request_text: str,
+    requester: str,
+    contact: str,
+    username: str,
+) -> None:
+    runtime = Runtime(settings)
+    try:
+        case = create_case(
+            runtime.sessions,
+            regime=regime,
+            received=_date(received),
+            title=title,
+            request_text=request_text,
+            requester_name=requester,
+            requester_contact=contact,
+            actor=_as(runtime, username),
+            prefix_spec=settings.case_prefixes,
+            target_days=settings.internal_target_days,
+        )
+    except CaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    due = case.due.isoformat() if case.due else "clock stopped"
+    click.echo(f"{case.reference} created; due {due}")
+
+
+@cases_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def cases_list(settings: Settings, as_json: bool) -> None:
+    """Open cases, most urgent first."""
+    runtime = Runtime(settings)
+    with runtime.sessions() as session:
+        calendar = working_calendar(session)
+        rows = []
+        for case in session.execute(select(Case).where(Case.status.in_(OPEN_STATUSES))).scalars():
+            clock = case_clock(case, calendar, settings.internal_target_days)
+            rows.append(
+                {
+                    "reference": case.reference,
+                    "status": case.status,
+                    "assigned_to": case.assigned_to,
+                    "due": case.due.isoformat() if case.due else None,
+                    "internal_target": clock.internal_target.isoformat()
+                    if clock.internal_target
+                    else None,
+                    "awaiting": clock.awaiting,
+                    "title": case.title,
+                }
+            )
+    rows.sort(key=lambda r: r["due"] or "9999")
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        due = row["due"] or f"stopped ({row['awaiting']})"
+        click.echo(f"{row['reference']:<16} {row['status']:<24} due {due:<12} {row['title']}")
+
+
+@cases_group.command("move")
+@click.argument("reference")
+@click.argument("status")
+@click.option("--on", "on", default=None, help="YYYY-MM-DD (default today)")
+@click.option("--outcome", default="")
+@click.option("--exemption", "exemptions", multiple=True)
+@_AS
+@click.pass_obj
+def cases_move(
+    settings: Settings,
+    reference: str,
+    status: str,
+    on: str | None,
+    outcome: str,
+    exemptions: tuple[str, ...],
+    username: str,
+) -> None:
+    """Move a case to STATUS (e.g. clarification_requested, in_progress, responded)."""
+    runtime = Runtime(settings)
+    try:
+        case = transition(
+            runtime.sessions,
+            _case_id(runtime, reference),
+            status,
+            on=_date(on) if on else dt.date.today(),
+            actor=_as(runtime, username),
+            target_days=settings.internal_target_days,
+            outcome=outcome,
+            exemptions=exemptions,
+        )
+    except CaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{case.reference} is {case.status}; due {case.due or 'clock stopped'}")
+
+
+@cases_group.command("search")
+@click.argument("reference")
+@click.argument("words")
+@click.option("--collect", is_flag=True, help="Also collect every result into the case.")
+@_AS
+@click.pass_obj
+def cases_search(
+    settings: Settings, reference: str, words: str, collect: bool, username: str
+) -> None:
+    """Run (and keep) a scoping search for the case."""
+    runtime = Runtime(settings)
+    actor, case_id, query = (
+        _as(runtime, username),
+        _case_id(runtime, reference),
+        urlencode({"q": words}),
+    )
+    try:
+        found = run_scoping_search(runtime.records, case_id, query, actor=actor)
+        click.echo(
+            f"{found.hits} matching documents; not searchable: {found.counts['not_searchable']}"
+        )
+        if collect and found.hits:
+            added = collect_search(runtime.records, case_id, query, actor=actor)
+            click.echo(f"{added} documents collected and placed on the case's hold")
+    except CaseError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cases_group.command("adequacy")
+@click.argument("reference")
+@click.pass_obj
+def cases_adequacy(settings: Settings, reference: str) -> None:
+    """Print the adequacy-of-search statement."""
+    runtime = Runtime(settings)
+    with runtime.sessions() as session:
+        sys.stdout.write(adequacy_statement(session, _case_id(runtime, reference)).text + "\n")
+
+
+@cases_group.command("export")
+@click.argument("reference")
+@_AS
+@click.pass_obj
+def cases_export(settings: Settings, reference: str, username: str) -> None:
+    """Write the disclosure bundle (re-reading every file and checking its hash)."""
+    runtime = Runtime(settings)
+    try:
+        export = export_case(
+            runtime.records,
+            ExportSettings(
+                settings.effective_export_dir, settings.export_keep_days, settings.export_part_bytes
+            ),
+            _case_id(runtime, reference),
+            actor=_as(runtime, username),
+        )
+    except CaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = export.counts
+    click.echo(
+        f"{export.directory}: {counts['included']} of {counts['documents']} documents, "
+        f"{counts['failed']} failed, {counts['mismatched']} hash mismatches, parts {export.parts}"
+    )
+    if counts["failed"] or counts["mismatched"]:
+        raise SystemExit(1)
+
+
+@cases_group.command("purge-exports")
+@click.pass_obj
+def cases_purge(settings: Settings) -> None:
+    """Delete disclosure bundles past their download period (FOI_EXPORT_KEEP_DAYS)."""
+    click.echo(f"{purge_expired(Runtime(settings).records)} expired bundles deleted")
+
+
+@cases_group.command("non-working-day")
+@click.argument("day")
+@click.argument("name")
+@click.option("--nation", "nations", multiple=True, default=("UK",), show_default=True)
+@click.option("--withdraw", is_flag=True)
+@_AS
+@click.pass_obj
+def cases_non_working_day(
+    settings: Settings, day: str, name: str, nations: tuple[str, ...], withdraw: bool, username: str
+) -> None:
+    """Add (or withdraw) an extra non-working day, e.g. by proclamation; open cases are
+    recalculated."""
+    runtime = Runtime(settings)
+    try:
+        changed = set_non_working_day(
+            runtime.sessions,
+            _date(day),
+            name,
+            nations,
+            active=not withdraw,
+            actor=_as(runtime, username),
+            target_days=settings.internal_target_days,
+        )
+    except CaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{changed} open cases have a new due date")
