@@ -26,6 +26,7 @@ from foi_core.models import Case, CaseDocument, ScopingSearch
 from indexer.facets import STATUS_LABELS, FacetSelection
 from indexer.querylang import QuerySyntaxError
 from indexer.scopes import matches, search_query, search_scope_counts
+from retention.classify import current_schedule, reclassify
 from retention.context import Records
 from retention.holds import HoldError, add_documents, create_hold
 
@@ -248,3 +249,16 @@ def adequacy_statement(session: Session, case_id: int) -> Adequacy:
         lines.append("Every document in the searched scope had searchable content.")
     lines += ["", f"{collected} document(s) were collected into the case and placed on hold."]
     return Adequacy("\n".join(lines), len(searches), collected)
+
+
+def reclassify_case(records: Records, case_id: int) -> int:
+    """Re-compute the retention of a case's records (the `case_closed` trigger starts when the
+    last case holding a record closes); returns the files whose retention changed."""
+    with records.sessions() as session:
+        roots = list(
+            session.execute(
+                select(CaseDocument.root_id).where(CaseDocument.case_id == case_id).distinct()
+            ).scalars()
+        )
+        schedule = current_schedule(session)
+    return reclassify(records, schedule, root_ids=roots) if roots else 0

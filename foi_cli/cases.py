@@ -11,7 +11,12 @@ from urllib.parse import urlencode
 import click
 from sqlalchemy import select
 
-from cases.collection import adequacy_statement, collect_search, run_scoping_search
+from cases.collection import (
+    adequacy_statement,
+    collect_search,
+    reclassify_case,
+    run_scoping_search,
+)
 from cases.export import ExportSettings, export_case, purge_expired
 from cases.service import (
     OPEN_STATUSES,
@@ -164,6 +169,9 @@ def cases_move(
         )
     except CaseError as exc:
         raise click.ClickException(str(exc)) from None
+    if case.status == "closed":
+        changed = reclassify_case(runtime.records, case.id)
+        click.echo(f"{changed} collected files re-classified (retention from case closure)")
     click.echo(f"{case.reference} is {case.status}; due {case.due or 'clock stopped'}")
 
 

@@ -9,7 +9,7 @@ Retention fields sit on files only (embedded documents go with their file).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from foi_core import audit
 from foi_core.db import transaction
-from foi_core.models import RetentionSchedule
+from foi_core.models import Case, CaseDocument, RetentionSchedule
 from indexer.annotations import set_fields
 from indexer.scopes import live_files_query, retention_summary, scan
 from retention.context import Records
@@ -52,9 +52,33 @@ def current_schedule(session: Session) -> Schedule | None:
     return load_schedule(row.text) if row is not None else None
 
 
-def retention_fields(schedule: Schedule | None, doc: Mapping[str, Any]) -> dict[str, Any]:
+def closed_cases(session: Session, root_ids: Sequence[str]) -> dict[str, date]:
+    """For files collected into request cases that are all closed: the latest closure date
+    (the `case_closed` trigger). A file in any open case has no closure date yet."""
+    found: dict[str, date] = {}
+    still_open: set[str] = set()
+    for start in range(0, len(root_ids), 500):
+        rows = session.execute(
+            select(CaseDocument.root_id, Case.closed_at)
+            .join(Case, Case.id == CaseDocument.case_id)
+            .where(
+                CaseDocument.root_id.in_(list(root_ids[start : start + 500])),
+                CaseDocument.removed.is_(False),
+            )
+        ).all()
+        for root, closed_at in rows:
+            if closed_at is None:
+                still_open.add(root)
+            elif root not in found or closed_at.date() > found[root]:
+                found[root] = closed_at.date()
+    return {root: day for root, day in found.items() if root not in still_open}
+
+
+def retention_fields(
+    schedule: Schedule | None, doc: Mapping[str, Any], case_closed: date | None = None
+) -> dict[str, Any]:
     """The retention fields of one file document (all None when nothing classifies it)."""
-    found = schedule.classify(doc) if schedule is not None else None
+    found = schedule.classify(doc, case_closed=case_closed) if schedule is not None else None
     if found is None:
         return dict.fromkeys(RETENTION_FIELDS)
     return {
@@ -88,15 +112,25 @@ def save_schedule(records: Records, text: str, *, actor: str, ip: str = "") -> S
     return schedule
 
 
-def reclassify(records: Records, schedule: Schedule | None, source: str | None = None) -> int:
-    """Bring every file's retention fields in line with the schedule; returns files changed."""
+def reclassify(
+    records: Records,
+    schedule: Schedule | None,
+    source: str | None = None,
+    root_ids: Sequence[str] | None = None,
+) -> int:
+    """Bring every file's (or these files') retention fields in line with the schedule and
+    the closure of the cases they were collected in; returns the files changed."""
     records.es.indices.refresh(index=records.names.write_alias)
+    query = live_files_query(source)
+    if root_ids is not None:
+        query["bool"]["filter"].append({"ids": {"values": list(root_ids)}})
+    with records.sessions() as session:
+        collected = session.execute(select(CaseDocument.root_id).distinct()).scalars().all()
+        closed = closed_cases(session, list(collected))
 
     def changes() -> Iterator[dict[str, Any]]:
-        for doc in scan(
-            records.es, records.names.read_alias, live_files_query(source), CLASSIFY_FIELDS
-        ):
-            wanted = retention_fields(schedule, doc)
+        for doc in scan(records.es, records.names.read_alias, query, CLASSIFY_FIELDS):
+            wanted = retention_fields(schedule, doc, closed.get(doc["doc_id"]))
             if any(doc.get(k) != v for k, v in wanted.items()):
                 yield {"doc_id": doc["doc_id"], **wanted}
 

@@ -26,7 +26,7 @@ from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import FileState, HeldDocument, PreservationTask, SourceChange
 from indexer.annotations import copy_as_version, set_hold_ids
-from retention.classify import current_schedule, retention_fields
+from retention.classify import closed_cases, current_schedule, retention_fields
 from retention.context import Records
 from retention.holds import apply_scopes, holds_by_root
 from retention.preservation import enqueue, run_pending
@@ -57,12 +57,13 @@ class RecordKeeper:
         roots = sorted({str(d.get("root_id") or d["doc_id"]) for d in documents})
         with self.records.sessions() as session:
             held = holds_by_root(session, roots)
+            closed = closed_cases(session, roots)
         schedule = self.schedule()
         for doc in documents:
             ids = sorted({str(h) for h in held.get(doc.get("root_id") or doc["doc_id"], ())})
             doc["hold_ids"], doc["held"] = ids, bool(ids)
             if doc.get("kind") == "file":
-                doc.update(retention_fields(schedule, doc))
+                doc.update(retention_fields(schedule, doc, closed.get(doc["doc_id"])))
 
     def before_replace(self, root_id: str, old_sha256: str, new_sha256: str) -> None:
         with self.records.sessions() as session:

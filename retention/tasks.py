@@ -15,6 +15,7 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
+from retention.classify import current_schedule, reclassify
 from retention.context import Records
 from retention.disposal import build_batch
 from retention.preservation import run_pending
@@ -33,7 +34,12 @@ def register_retention_tasks(app: Celery, records: Callable[[], Records]) -> Non
 
     @app.task(name=BUILD_BATCH, acks_late=True, soft_time_limit=3000, time_limit=3600)  # type: ignore[untyped-decorator]
     def build_disposal_batch() -> int | None:
-        return build_batch(records(), actor="retention-schedule", today=date.today())
+        context = records()
+        with context.sessions() as session:
+            schedule = current_schedule(session)
+        # Triggers move on (a case closes): classify afresh before choosing what is due.
+        reclassify(context, schedule)
+        return build_batch(context, actor="retention-schedule", today=date.today())
 
     @app.task(name=PRESERVE, acks_late=True, soft_time_limit=3000, time_limit=3600)  # type: ignore[untyped-decorator]
     def preserve_owed() -> dict[str, int]:

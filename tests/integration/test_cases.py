@@ -20,6 +20,7 @@ from cases.collection import (
     adequacy_statement,
     collect,
     collect_search,
+    reclassify_case,
     remove,
     run_scoping_search,
 )
@@ -29,7 +30,9 @@ from devstack.stack import LocalStack
 from foi_cli.main import cli
 from foi_core.models import AuditEvent, Case, CaseLink
 from foi_core.settings import Settings
+from retention.classify import save_schedule
 from retention.holds import holds_by_root
+from retention.schedule import Period
 from tests.fixtures import ShareWorkspace
 from tests.records import RecordsBed
 
@@ -286,3 +289,40 @@ def test_cases_cli(bed: RecordsBed) -> None:
     assert "is closed" in moved
     refused = foi("cases", "move", "FOI-2025-0001", "pi_extension", "--as", "olive", ok=False)
     assert "cannot become" in refused
+
+
+CASE_SCHEDULE = """
+version: "cases-1"
+classes:
+  - id: CONTRACT
+    name: Contracts
+    authority: "Limitation Act 1980 s.5 (test)"
+    match: {paths: ["Contracts/**"]}
+    retention: 6 years
+    trigger: case_closed
+    action: destroy
+"""
+
+
+def test_case_closure_starts_the_case_closed_retention(bed: RecordsBed) -> None:
+    records = bed.records
+    save_schedule(records, CASE_SCHEDULE, actor="rita")
+    contract = bed.doc_id("Contracts/Bus shelters/contract.txt")
+    assert bed.doc(contract)["disposal_date"] is None
+    assert "closure" in bed.doc(contract)["retention_reason"]
+    case = _new_case(bed, received=dt.date.today())
+    other = _new_case(bed, received=dt.date.today(), requester_name="Someone Else")
+    collect(records, case.id, [contract], actor="olive")
+    collect(records, other.id, [contract], actor="olive")
+    transition(
+        bed.runtime.sessions, case.id, "closed", on=dt.date.today(), actor="olive", target_days=15
+    )
+    reclassify_case(records, case.id)
+    # Still in an open case: no disposal date yet.
+    assert bed.doc(contract)["disposal_date"] is None
+    transition(
+        bed.runtime.sessions, other.id, "closed", on=dt.date.today(), actor="olive", target_days=15
+    )
+    assert reclassify_case(records, other.id) == 1
+    expected = Period(years=6).add_to(dt.date.today())
+    assert bed.doc(contract)["disposal_date"] == expected.isoformat()
