@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from foi_cli.runtime import Runtime
 from foi_core import audit
-from foi_core.accounts import AccountError, create_user
+from foi_core.accounts import AccountError, add_to_group, create_group, create_user
 from foi_core.db import transaction
 from foi_core.migrate import upgrade
 from foi_core.models import AuditEvent
@@ -47,6 +47,7 @@ def users_group() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--sid", "sids", multiple=True, help="A Windows SID of the user or a group.")
 @click.option("--email", default="", help="Where deadline reminders are sent.")
+@click.option("--group", "groups", multiple=True, help="A staff group (foi groups add) to join.")
 @click.pass_obj
 def users_add(
     settings: Settings,
@@ -55,6 +56,7 @@ def users_add(
     password_stdin: bool,
     sids: tuple[str, ...],
     email: str,
+    groups: tuple[str, ...],
 ) -> None:
     """Create an account. Without --password-stdin a password is generated and shown once."""
     generated = not password_stdin
@@ -63,18 +65,75 @@ def users_add(
     try:
         with transaction(runtime.sessions) as session:
             create_user(session, username, role, password, sids, email)
+            for group in groups:
+                add_to_group(session, group, username)
             audit.record(
                 session,
                 actor="cli",
                 action="user.create",
                 target=username,
-                details={"role": role, "sids": list(sids)},
+                details={"role": role, "sids": list(sids), "groups": list(groups)},
             )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {role} {username}")
     if generated:
         click.echo(f"password (shown once): {password}")
+
+
+@click.group("groups")
+def groups_group() -> None:
+    """Staff groups: Windows group SIDs shared by their members (used to trim results)."""
+
+
+@groups_group.command("add")
+@click.argument("name")
+@click.option("--sid", "sids", multiple=True, required=True, help="A Windows group SID.")
+@click.option("--member", "members", multiple=True, help="A username to add to the group.")
+@click.pass_obj
+def groups_add(
+    settings: Settings, name: str, sids: tuple[str, ...], members: tuple[str, ...]
+) -> None:
+    """Create a group with its SIDs (and members)."""
+    runtime = Runtime(settings)
+    try:
+        with transaction(runtime.sessions) as session:
+            create_group(session, name, sids)
+            for member in members:
+                add_to_group(session, name, member)
+            audit.record(
+                session,
+                actor="cli",
+                action="group.create",
+                target=name,
+                details={"sids": list(sids), "members": list(members)},
+            )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"group {name} created with {len(sids)} SID(s), {len(members)} member(s)")
+
+
+@groups_group.command("join")
+@click.argument("name")
+@click.argument("usernames", nargs=-1, required=True)
+@click.pass_obj
+def groups_join(settings: Settings, name: str, usernames: tuple[str, ...]) -> None:
+    """Add users to a group."""
+    runtime = Runtime(settings)
+    try:
+        with transaction(runtime.sessions) as session:
+            for username in usernames:
+                add_to_group(session, name, username)
+            audit.record(
+                session,
+                actor="cli",
+                action="group.join",
+                target=name,
+                details={"members": list(usernames)},
+            )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(usernames)} user(s) in group {name}")
 
 
 @click.group("tokens")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from foi_cli.admin import audit_group, db_group, tokens_group, users_group
+from foi_cli.admin import audit_group, db_group, groups_group, tokens_group, users_group
 from foi_cli.cases import cases_group
 from foi_cli.crawl import crawl_command, sources_group
 from foi_cli.deadline import deadline_command
@@ -29,6 +29,7 @@ for command in (
     stack_group,
     db_group,
     users_group,
+    groups_group,
     tokens_group,
     audit_group,
     sources_group,

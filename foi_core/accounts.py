@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foi_core.models import Role, User
+from foi_core.models import Group, GroupMember, Role, User
 
 _HASHER = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,150}$")
@@ -102,3 +102,48 @@ def authenticate(session: Session, username: str, password: str) -> User:
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = _HASHER.hash(password)
     return user
+
+
+def create_group(session: Session, name: str, sids: Sequence[str]) -> Group:
+    name = name.strip()
+    if not name or len(name) > 150:
+        raise AccountError("a group needs a name of at most 150 characters")
+    bad = [sid for sid in sids if not _SID.match(sid)]
+    if bad:
+        raise AccountError(f"not a Windows SID: {', '.join(bad)}")
+    if not sids:
+        raise AccountError("a group needs at least one SID (that is what it is for)")
+    if session.execute(select(Group).where(Group.name == name)).scalar_one_or_none():
+        raise AccountError(f"group {name!r} already exists")
+    group = Group(name=name, sids=list(dict.fromkeys(sids)))
+    session.add(group)
+    session.flush()
+    return group
+
+
+def add_to_group(session: Session, group_name: str, username: str) -> None:
+    group = session.execute(select(Group).where(Group.name == group_name)).scalar_one_or_none()
+    if group is None:
+        raise AccountError(f"there is no group {group_name!r}")
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise AccountError(f"there is no user {username!r}")
+    exists = session.execute(
+        select(GroupMember).where(GroupMember.group_id == group.id, GroupMember.user_id == user.id)
+    ).scalar_one_or_none()
+    if exists is None:
+        session.add(GroupMember(group_id=group.id, user_id=user.id))
+        session.flush()
+
+
+def effective_sids(session: Session, user: User) -> tuple[str, ...]:
+    """The user's own SIDs and those of every group they belong to (trimming uses these)."""
+    group_sids = session.execute(
+        select(Group.sids)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == user.id)
+    ).scalars()
+    found = [*(user.sids or ())]
+    for sids in group_sids:
+        found.extend(sids or ())
+    return tuple(dict.fromkeys(found))

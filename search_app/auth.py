@@ -35,7 +35,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response as BaseResponse
 
-from foi_core.accounts import LoginRefused, authenticate
+from foi_core.accounts import LoginRefused, authenticate, effective_sids
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import Role, User
@@ -152,7 +152,7 @@ def _load_token_user() -> CurrentUser | None:
         user = user_for_token(db, token.strip())
         if user is None:
             return None
-        return CurrentUser(user.id, user.username, user.role, tuple(user.sids or ()))
+        return CurrentUser(user.id, user.username, user.role, effective_sids(db, user))
 
 
 def _load_user() -> CurrentUser | None:
@@ -164,7 +164,7 @@ def _load_user() -> CurrentUser | None:
         with services().sessions() as db:
             user = db.get(User, user_id)
             if user is not None and user.active:
-                found = CurrentUser(user.id, user.username, user.role, tuple(user.sids or ()))
+                found = CurrentUser(user.id, user.username, user.role, effective_sids(db, user))
     if found is None:
         session.clear()
     return found

@@ -11,6 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from foi_core.accounts import add_to_group, create_group, create_user
+from foi_core.db import transaction
 from foi_core.models import AuditEvent
 from foi_core.settings import Settings
 from search_app import create_app
@@ -131,3 +133,20 @@ def test_hostile_content_renders_inert_in_results_and_on_its_page(app: Flask) ->
         assert "Quarterly" in html or "tarmac" in html
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(1)" in html  # shown as text, escaped
+
+
+def test_group_sids_trim_like_the_users_own(app: Flask) -> None:
+    """A front-office user sees what their staff group's Windows SIDs allow."""
+    services = app.extensions["foi"]
+    secret = services.es.get(index=services.index.read_alias, id=SECRET_ID)["_source"]
+    owner_sid = secret["acl_owner"]
+    with transaction(services.sessions) as session:
+        create_user(session, "grouped", "front_office", PASSWORD, [])
+        create_group(session, "HR casework", [owner_sid])
+    member = app.test_client()
+    _sign_in(member, "grouped")
+    assert "Disciplinary" not in _results(member, "zebra")
+    with transaction(services.sessions) as session:
+        add_to_group(session, "HR casework", "grouped")
+    assert "Disciplinary" in _results(member, "zebra")
+    assert member.get(f"/documents/{SECRET_ID}").status_code == 200
