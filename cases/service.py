@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.reminders import ReminderCase
 from foi_core import audit
 from foi_core.calendar import ExtraNonWorkingDay, UKWorkingCalendar
 from foi_core.db import transaction
@@ -32,7 +33,7 @@ from foi_core.deadline_records import (
     RequestClock,
 )
 from foi_core.deadlines import compute_deadline
-from foi_core.models import Case, CaseLink, CaseStatus, NonWorkingDay
+from foi_core.models import Case, CaseLink, CaseStatus, NonWorkingDay, User
 
 S = CaseStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -440,3 +441,24 @@ def set_non_working_day(
             },
         )
         return len(changed)
+
+
+def reminder_cases(session: Session, target_days: int) -> list[ReminderCase]:
+    """Every open case with its officer's e-mail address, due date and internal target."""
+    calendar = working_calendar(session)
+    emails = dict(session.execute(select(User.username, User.email)).all())
+    found = []
+    for case in session.execute(select(Case).where(Case.status.in_(OPEN_STATUSES))).scalars():
+        clock = case_clock(case, calendar, target_days)
+        found.append(
+            ReminderCase(
+                reference=case.reference,
+                title=case.title,
+                regime=case.regime,
+                assigned_email=emails.get(case.assigned_to, "") or "",
+                due=clock.deadline.due if clock.deadline else case.due,
+                internal_target=clock.internal_target,
+                awaiting=clock.awaiting,
+            )
+        )
+    return found

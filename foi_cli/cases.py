@@ -18,11 +18,13 @@ from cases.collection import (
     run_scoping_search,
 )
 from cases.export import ExportSettings, export_case, purge_expired
+from cases.reminders import MailError, due_reminders, send_reminders
 from cases.service import (
     OPEN_STATUSES,
     CaseError,
     case_clock,
     create_case,
+    reminder_cases,
     set_non_working_day,
     transition,
     working_calendar,
@@ -273,3 +275,30 @@ def cases_non_working_day(
     except CaseError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{changed} open cases have a new due date")
+
+
+@cases_group.command("remind")
+@click.option("--soon", "soon_days", default=5, show_default=True, help="Working days ahead.")
+@click.option("--dry-run", is_flag=True, help="Print the e-mails instead of sending them.")
+@click.pass_obj
+def cases_remind(settings: Settings, soon_days: int, dry_run: bool) -> None:
+    """E-mail each officer their overdue, due-soon and past-target cases (FOI_SMTP_URL)."""
+    runtime = Runtime(settings)
+    with runtime.sessions() as session:
+        reminders = due_reminders(
+            reminder_cases(session, settings.internal_target_days),
+            dt.date.today(),
+            working_calendar(session),
+            soon_days=soon_days,
+        )
+    if dry_run:
+        for reminder in reminders:
+            click.echo(f"To: {reminder.to}\nSubject: {reminder.subject}\n\n{reminder.body}\n")
+        return
+    if not settings.smtp_url:
+        raise click.ClickException("FOI_SMTP_URL is not set: no mail server to send through")
+    try:
+        sent = send_reminders(reminders, settings.smtp_url, settings.mail_from)
+    except MailError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{sent} reminder e-mail(s) sent")

@@ -8,6 +8,7 @@ import threading
 
 import click
 
+from cases.tasks import register_case_tasks
 from foi_cli.runtime import Runtime
 from foi_core.settings import Settings
 from foi_core.sources import get_source
@@ -100,6 +101,7 @@ def worker_command(
     processors = WorkerProcessors(settings)
     app = build_celery_app(settings, processors)
     register_retention_tasks(app, processors.records)
+    register_case_tasks(app, settings, processors.records)
     argv = [
         "worker",
         f"--loglevel={loglevel}",
@@ -119,12 +121,14 @@ def worker_command(
 @click.option("--loglevel", default="INFO", show_default=True)
 @click.pass_obj
 def beat_command(settings: Settings, loglevel: str) -> None:
-    """Run the scheduler of the periodic jobs (daily disposal batch, preservation retries).
+    """Run the scheduler of the periodic jobs (daily disposal batch, preservation retries,
+    deadline reminders, purge of expired bundles).
     Run exactly one per deployment; `foi worker` processes run the jobs."""
     if not settings.broker_url:
         raise click.ClickException("FOI_BROKER_URL is not set: there is no queue to send to")
     app = build_celery_app(settings)
     register_retention_tasks(app, WorkerProcessors(settings).records)
+    register_case_tasks(app, settings, WorkerProcessors(settings).records)
     schedule_file = settings.state_dir / "celerybeat-schedule"
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])

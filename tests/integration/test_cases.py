@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -28,12 +29,15 @@ from cases.export import ExportSettings, export_case, purge_expired
 from cases.service import CaseError, create_case, set_non_working_day, transition
 from devstack.stack import LocalStack
 from foi_cli.main import cli
+from foi_core.accounts import create_user
+from foi_core.db import transaction
 from foi_core.models import AuditEvent, Case, CaseLink
 from foi_core.settings import Settings
 from retention.classify import save_schedule
 from retention.holds import holds_by_root
 from retention.schedule import Period
 from tests.fixtures import ShareWorkspace
+from tests.mail import Inbox, free_port
 from tests.records import RecordsBed
 
 PREFIXES = "FOIA=FOI,EIR=EIR,SAR=SAR"
@@ -326,3 +330,32 @@ def test_case_closure_starts_the_case_closed_retention(bed: RecordsBed) -> None:
     assert reclassify_case(records, other.id) == 1
     expected = Period(years=6).add_to(dt.date.today())
     assert bed.doc(contract)["disposal_date"] == expected.isoformat()
+
+
+def test_foi_cases_remind_mails_each_officer(bed: RecordsBed) -> None:
+    """`foi cases remind` through a real SMTP server on loopback."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with transaction(bed.runtime.sessions) as session:
+            create_user(
+                session,
+                "omar",
+                "foi_officer",
+                "correct horse battery staple x",
+                email="omar@council.example",
+            )
+        overdue = _new_case(bed, received=dt.date(2025, 12, 18), assigned_to="omar")
+        _new_case(bed, received=dt.date.today(), title="Fresh request", assigned_to="olive")
+        env = {**bed.settings.to_env(), "FOI_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+        result = CliRunner().invoke(cli, ["cases", "remind"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "1 reminder e-mail(s) sent" in result.output
+        [message] = inbox.messages()
+        assert message["To"] == "omar@council.example"
+        assert "overdue" in message["Subject"].lower()
+        assert overdue.reference in message.get_content()
+    finally:
+        controller.stop()

@@ -1,0 +1,47 @@
+"""Cases' periodic jobs on Celery (distributed mode): the daily deadline reminders and the
+purge of expired disclosure bundles. In-process deployments run `foi cases remind` and
+`foi cases purge-exports` from cron instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from celery import Celery
+from celery.schedules import crontab
+
+from cases.export import purge_expired
+from cases.reminders import due_reminders, send_reminders
+from cases.service import reminder_cases, working_calendar
+from foi_core.settings import Settings
+from retention.context import Records
+
+REMIND = "foi.cases.remind"
+PURGE_EXPORTS = "foi.cases.purge_exports"
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Before the working day starts, so officers read them first thing.
+    "deadline-reminders": {"task": REMIND, "schedule": crontab(hour=6, minute=30)},
+    "purge-expired-bundles": {"task": PURGE_EXPORTS, "schedule": crontab(hour=3, minute=0)},
+}
+
+
+def register_case_tasks(app: Celery, settings: Settings, records: Callable[[], Records]) -> None:
+    @app.task(name=REMIND, acks_late=True, soft_time_limit=600, time_limit=900)  # type: ignore[untyped-decorator]
+    def remind() -> int:
+        if not settings.smtp_url:
+            return 0
+        context = records()
+        with context.sessions() as session:
+            reminders = due_reminders(
+                reminder_cases(session, settings.internal_target_days),
+                date.today(),
+                working_calendar(session),
+            )
+        return send_reminders(reminders, settings.smtp_url, settings.mail_from)
+
+    @app.task(name=PURGE_EXPORTS, acks_late=True, soft_time_limit=600, time_limit=900)  # type: ignore[untyped-decorator]
+    def purge() -> int:
+        return purge_expired(records())
+
+    app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
