@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.querydsl import EXACT_FIELDS, MAX_EXPANSIONS, TEXT_FIELDS, compile_query
+from indexer.querydsl import (
+    EXACT_FIELDS,
+    FUZZY_EXPANSIONS,
+    MAX_EXPANSIONS,
+    TEXT_FIELDS,
+    compile_query,
+)
 from indexer.querylang import (
     MAX_DEPTH,
     MAX_QUERY_CHARS,
@@ -303,7 +309,7 @@ def test_prefix_and_fuzzy_are_capped() -> None:
     }
     fuzzy = _compiled("licence~2")["multi_match"]
     assert fuzzy["fuzziness"] == "2"
-    assert fuzzy["max_expansions"] == MAX_EXPANSIONS
+    assert fuzzy["max_expansions"] == FUZZY_EXPANSIONS
     assert fuzzy["fields"] == list(TEXT_FIELDS)
 
 
