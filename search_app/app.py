@@ -34,14 +34,18 @@ from retention.store import PreservationStore
 from search_app import (
     admin,
     api,
+    api_cases,
     api_records,
     auth,
+    case_evidence,
+    cases,
     documents,
     holds,
     retention_views,
     saved,
     search,
     security,
+    statistics_views,
 )
 
 # Signed session cookies are refused after this long: a working day, then sign in again.
@@ -113,6 +117,7 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
     # The API authenticates by bearer token only (never the session cookie): no CSRF exposure.
     csrf.exempt(api.bp)
     csrf.exempt(api_records.bp)
+    csrf.exempt(api_cases.bp)
     security.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(search.bp)
@@ -123,6 +128,10 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
     app.register_blueprint(holds.bp)
     app.register_blueprint(retention_views.bp)
     app.register_blueprint(api_records.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(case_evidence.bp)
+    app.register_blueprint(statistics_views.bp)
+    app.register_blueprint(api_cases.bp)
     app.add_url_rule("/healthz", "healthz", auth.public(_healthz))
     app.register_error_handler(HTTPException, _http_error)
     return app

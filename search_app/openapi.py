@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from search_app.openapi_cases import CASES_PATHS, CASES_SCHEMAS
 from search_app.openapi_records import RECORDS_PATHS, RECORDS_SCHEMAS
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -150,6 +151,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             **RECORDS_PATHS,
+            **CASES_PATHS,
         },
         "components": {
             "securitySchemes": {
@@ -216,6 +218,7 @@ def openapi_document() -> dict[str, Any]:
                     "additionalProperties": True,
                 },
                 **RECORDS_SCHEMAS,
+                **CASES_SCHEMAS,
             },
         },
     }
