@@ -17,7 +17,13 @@ from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from cases.collection import adequacy_statement, collect, collect_search, run_scoping_search
+from cases.collection import (
+    adequacy_statement,
+    collect,
+    collect_search,
+    reclassify_case,
+    run_scoping_search,
+)
 from cases.export import export_case
 from cases.service import OPEN_STATUSES, CaseError, create_case, transition
 from cases.statistics import statistics_csv
@@ -215,7 +221,7 @@ def move(reference: str) -> ResponseReturnValue:
     if not isinstance(exemptions, list) or not all(isinstance(e, str) for e in exemptions):
         abort(400, description="exemptions must be a list of strings")
     try:
-        transition(
+        moved = transition(
             services().sessions,
             case_id,
             to,
@@ -229,6 +235,9 @@ def move(reference: str) -> ResponseReturnValue:
         )
     except CaseError as refused:
         return _refused(refused)
+    if moved.status == "closed":
+        # The case_closed retention trigger starts now for its records.
+        reclassify_case(services().records, moved.id)
     return _case_response(case_id)
 
 

@@ -19,7 +19,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from cases.collection import adequacy_statement
+from cases.collection import adequacy_statement, reclassify_case
 from cases.service import (
     OPEN_STATUSES,
     OUTCOMES,
@@ -225,6 +225,9 @@ def move(reference: str) -> ResponseReturnValue:
         except CaseError as refused:
             errors = {_transition_field(str(refused)): sentence(str(refused))}
         else:
+            if moved.status == CaseStatus.CLOSED:
+                # The case_closed retention trigger starts now for its records.
+                reclassify_case(services().records, moved.id)
             due = ""
             if to in (CaseStatus.CLARIFICATION, CaseStatus.FEE_NOTICE):
                 due = " The clock is stopped."
