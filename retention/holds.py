@@ -30,7 +30,7 @@ from indexer.facets import FacetSelection
 from indexer.querylang import QuerySyntaxError
 from indexer.scopes import Match, folder_query, matches, search_query, unreadable_query
 from retention.context import Records, lock_records
-from retention.preservation import enqueue
+from retention.preservation import OwedCopy, enqueue_many
 
 MAX_NAME_CHARS = 200
 MAX_REASON_CHARS = 4000
@@ -138,6 +138,7 @@ def _join(
     """Add files to a hold (those not in it yet); returns the new members' root ids."""
     existing = set(hold_members(session, hold.id))
     joined: list[str] = []
+    owed: list[OwedCopy] = []
     for root, match in found.items():
         if root in existing:
             continue
@@ -153,8 +154,9 @@ def _join(
                 conservative=match.conservative,
             )
         )
-        enqueue(session, root, match.source, match.path, match.sha256)
+        owed.append(OwedCopy(root, match.source, match.path, match.sha256))
         joined.append(root)
+    enqueue_many(session, owed)
     return joined
 
 

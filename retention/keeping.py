@@ -29,7 +29,7 @@ from indexer.annotations import copy_as_version, set_hold_ids
 from retention.classify import closed_cases, current_schedule, retention_fields
 from retention.context import Records
 from retention.holds import apply_scopes, holds_by_root
-from retention.preservation import enqueue, run_pending
+from retention.preservation import OwedCopy, enqueue, enqueue_many, run_pending
 from retention.schedule import Schedule
 
 log = logging.getLogger(__name__)
@@ -228,9 +228,14 @@ class RecordKeeper:
                     FileState.deleted.is_(False),
                 )
             ).scalars()
-            for state in states:
-                if state.sha256:
-                    enqueue(session, state.doc_id, source, state.path, state.sha256, state.size)
+            enqueue_many(
+                session,
+                [
+                    OwedCopy(state.doc_id, source, state.path, state.sha256, state.size)
+                    for state in states
+                    if state.sha256
+                ],
+            )
 
 
 def build_keeper(records: Records, source: str) -> RecordKeeper:

@@ -33,28 +33,49 @@ log = logging.getLogger(__name__)
 UNREADABLE = "the file could not be read when it was held, so there is no content to preserve"
 
 
+@dataclass(frozen=True)
+class OwedCopy:
+    root_id: str
+    source: str
+    path: str
+    sha256: str
+    size: int = 0
+
+
 def enqueue(
     session: Session, root_id: str, source: str, path: str, sha256: str, size: int = 0
 ) -> None:
     """Owe a copy of this file's content (idempotent per file and hash)."""
-    existing = session.execute(
-        select(PreservationTask).where(
-            PreservationTask.root_id == root_id, PreservationTask.sha256 == sha256
-        )
-    ).scalar_one_or_none()
-    if existing is not None:
-        return
-    session.add(
-        PreservationTask(
-            root_id=root_id,
-            source_name=source,
-            path=path,
-            sha256=sha256,
-            size=size,
-            status=PreservationStatus.PENDING if sha256 else PreservationStatus.FAILED,
-            error="" if sha256 else UNREADABLE,
-        )
-    )
+    enqueue_many(session, [OwedCopy(root_id, source, path, sha256, size)])
+
+
+def enqueue_many(session: Session, copies: Sequence[OwedCopy]) -> None:
+    """`enqueue` for many files, with one look-up per 500 of them (holds of whole folders)."""
+    for start in range(0, len(copies), 500):
+        chunk = copies[start : start + 500]
+        with session.no_autoflush:
+            known = set(
+                session.execute(
+                    select(PreservationTask.root_id, PreservationTask.sha256).where(
+                        PreservationTask.root_id.in_({c.root_id for c in chunk})
+                    )
+                ).tuples()
+            )
+        for copy in chunk:
+            if (copy.root_id, copy.sha256) in known:
+                continue
+            known.add((copy.root_id, copy.sha256))
+            session.add(
+                PreservationTask(
+                    root_id=copy.root_id,
+                    source_name=copy.source,
+                    path=copy.path,
+                    sha256=copy.sha256,
+                    size=copy.size,
+                    status=PreservationStatus.PENDING if copy.sha256 else PreservationStatus.FAILED,
+                    error="" if copy.sha256 else UNREADABLE,
+                )
+            )
 
 
 @dataclass(frozen=True)
