@@ -54,13 +54,14 @@ def enqueue_many(session: Session, copies: Sequence[OwedCopy]) -> None:
     for start in range(0, len(copies), 500):
         chunk = copies[start : start + 500]
         with session.no_autoflush:
-            known = set(
-                session.execute(
+            known = {
+                (root, sha256)
+                for root, sha256 in session.execute(
                     select(PreservationTask.root_id, PreservationTask.sha256).where(
                         PreservationTask.root_id.in_({c.root_id for c in chunk})
                     )
-                ).tuples()
-            )
+                )
+            }
         for copy in chunk:
             if (copy.root_id, copy.sha256) in known:
                 continue
