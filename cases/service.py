@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases.reminders import ReminderCase
 from foi_core import audit
 from foi_core.calendar import ExtraNonWorkingDay, UKWorkingCalendar
 from foi_core.db import transaction
@@ -33,7 +32,7 @@ from foi_core.deadline_records import (
     RequestClock,
 )
 from foi_core.deadlines import compute_deadline
-from foi_core.models import Case, CaseLink, CaseStatus, NonWorkingDay, User
+from foi_core.models import Case, CaseLink, CaseStatus, NonWorkingDay
 
 S = CaseStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -149,7 +148,7 @@ def _internal_target(
     return day
 
 
-def _recompute(session: Session, case: Case, target_days: int) -> None:
+def recompute_due(session: Session, case: Case, target_days: int) -> None:
     clock = case_clock(case, working_calendar(session), target_days)
     case.due = clock.deadline.due if clock.deadline else None
 
@@ -213,7 +212,7 @@ def create_case(
             logged_minutes=0,
         )
         try:
-            _recompute(session, case, target_days)
+            recompute_due(session, case, target_days)
         except DeadlineInputError as exc:
             raise CaseError(str(exc)) from None
         session.add(case)
@@ -248,33 +247,7 @@ def _link_same_requester(session: Session, case: Case, actor: str) -> list[str]:
     return [o.reference for o in others]
 
 
-def link_cases(
-    sessions: sessionmaker[Session], case_id: int, other_reference: str, *, actor: str, ip: str = ""
-) -> None:
-    with transaction(sessions) as session:
-        case = _case(session, case_id)
-        other = session.execute(
-            select(Case).where(Case.reference == other_reference.strip())
-        ).scalar_one_or_none()
-        if other is None or other.id == case.id:
-            raise CaseError(f"there is no other case {other_reference!r}")
-        for a, b in ((case, other), (other, case)):
-            exists = session.execute(
-                select(CaseLink).where(CaseLink.case_id == a.id, CaseLink.other_id == b.id)
-            ).scalar_one_or_none()
-            if exists is None:
-                session.add(CaseLink(case_id=a.id, other_id=b.id, why="same_topic", added_by=actor))
-        audit.record(
-            session,
-            actor=actor,
-            action="case_link",
-            target=f"case:{case.reference}",
-            ip=ip,
-            details={"other": other.reference},
-        )
-
-
-def _case(session: Session, case_id: int) -> Case:
+def load_case(session: Session, case_id: int) -> Case:
     case = session.get(Case, case_id)
     if case is None:
         raise CaseError(f"there is no case {case_id}")
@@ -298,7 +271,7 @@ def transition(
     if on > dt.date.today():
         raise CaseError("the date is in the future")
     with transaction(sessions) as session:
-        case = _case(session, case_id)
+        case = load_case(session, case_id)
         if to not in TRANSITIONS.get(case.status, frozenset()):
             raise CaseError(f"a case that is {_label(case.status)} cannot become {_label(to)}")
         if on < case.received:
@@ -306,7 +279,7 @@ def transition(
         previous = case.status
         _apply(case, to, on, outcome, exemptions, stop_reason)
         try:
-            _recompute(session, case, target_days)
+            recompute_due(session, case, target_days)
         except DeadlineInputError as exc:
             raise CaseError(str(exc)) from None
         case.status = to
@@ -385,7 +358,7 @@ def log_time(
     if not 0 < minutes <= 24 * 60:
         raise CaseError("log between 1 minute and 24 hours at a time")
     with transaction(sessions) as session:
-        case = _case(session, case_id)
+        case = load_case(session, case_id)
         case.logged_minutes += minutes
         audit.record(
             session,
@@ -395,70 +368,3 @@ def log_time(
             ip=ip,
             details={"minutes": minutes, "total": case.logged_minutes},
         )
-
-
-def set_non_working_day(
-    sessions: sessionmaker[Session],
-    day: dt.date,
-    name: str,
-    nations: Sequence[str],
-    *,
-    active: bool,
-    actor: str,
-    target_days: int,
-    ip: str = "",
-) -> int:
-    """Add (or withdraw) an extra non-working day and recalculate every open case; returns how
-    many due dates changed."""
-    try:
-        ExtraNonWorkingDay(day, name, tuple(nations))  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise CaseError(str(exc)) from None
-    with transaction(sessions) as session:
-        session.add(
-            NonWorkingDay(
-                day=day, name=name.strip(), nations=list(nations), active=active, changed_by=actor
-            )
-        )
-        session.flush()
-        changed = []
-        for case in session.execute(select(Case).where(Case.status.in_(OPEN_STATUSES))).scalars():
-            before = case.due
-            _recompute(session, case, target_days)
-            if case.due != before:
-                changed.append({"case": case.reference, "from": str(before), "to": str(case.due)})
-        audit.record(
-            session,
-            actor=actor,
-            action="non_working_day_change",
-            target=day.isoformat(),
-            ip=ip,
-            details={
-                "name": name,
-                "nations": list(nations),
-                "active": active,
-                "recalculated": changed,
-            },
-        )
-        return len(changed)
-
-
-def reminder_cases(session: Session, target_days: int) -> list[ReminderCase]:
-    """Every open case with its officer's e-mail address, due date and internal target."""
-    calendar = working_calendar(session)
-    emails = dict(session.execute(select(User.username, User.email)).all())
-    found = []
-    for case in session.execute(select(Case).where(Case.status.in_(OPEN_STATUSES))).scalars():
-        clock = case_clock(case, calendar, target_days)
-        found.append(
-            ReminderCase(
-                reference=case.reference,
-                title=case.title,
-                regime=case.regime,
-                assigned_email=emails.get(case.assigned_to, "") or "",
-                due=clock.deadline.due if clock.deadline else case.due,
-                internal_target=clock.internal_target,
-                awaiting=clock.awaiting,
-            )
-        )
-    return found

@@ -13,7 +13,8 @@ from celery.schedules import crontab
 
 from cases.export import purge_expired
 from cases.reminders import due_reminders, send_reminders
-from cases.service import reminder_cases, working_calendar
+from cases.service import working_calendar
+from cases.upkeep import reminder_cases
 from foi_core.settings import Settings
 from retention.context import Records
 

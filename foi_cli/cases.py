@@ -18,17 +18,17 @@ from cases.collection import (
     run_scoping_search,
 )
 from cases.export import ExportSettings, export_case, purge_expired
+from cases.relations import add_part
 from cases.reminders import MailError, due_reminders, send_reminders
 from cases.service import (
     OPEN_STATUSES,
     CaseError,
     case_clock,
     create_case,
-    reminder_cases,
-    set_non_working_day,
     transition,
     working_calendar,
 )
+from cases.upkeep import reminder_cases, set_non_working_day
 from foi_cli.runtime import Runtime
 from foi_core.models import Case, User
 from foi_core.settings import Settings
@@ -302,3 +302,25 @@ def cases_remind(settings: Settings, soon_days: int, dry_run: bool) -> None:
     except MailError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{sent} reminder e-mail(s) sent")
+
+
+@cases_group.command("add-part")
+@click.argument("reference")
+@click.option("--regime", type=click.Choice(["FOIA", "EIR", "SAR"]), required=True)
+@_AS
+@click.pass_obj
+def cases_add_part(settings: Settings, reference: str, regime: str, username: str) -> None:
+    """A part of the request handled under another regime (own case, reference and clock)."""
+    runtime = Runtime(settings)
+    try:
+        part = add_part(
+            runtime.sessions,
+            _case_id(runtime, reference),
+            regime,
+            actor=_as(runtime, username),
+            prefix_spec=settings.case_prefixes,
+            target_days=settings.internal_target_days,
+        )
+    except CaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{part.reference} is the {regime} part of {reference}; due {part.due}")

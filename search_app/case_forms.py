@@ -46,7 +46,11 @@ OUTCOME_LABELS = {
     "refused": "Refused in full",
     "not_held": "Information not held",
 }
-LINK_REASONS = {"same_requester": "Same requester", "same_topic": "Same topic (linked by hand)"}
+LINK_REASONS = {
+    "same_requester": "Same requester",
+    "same_topic": "Same topic (linked by hand)",
+    "part_of_request": "Part of the same request, under another regime",
+}
 # A SAR's clarification and fee waits are clock stops, chosen by reason on one button.
 STOP_CLOCK = "stop_clock"
 STOP_REASONS = {

@@ -20,16 +20,17 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from cases.collection import adequacy_statement, reclassify_case
+from cases.relations import add_part as add_request_part
+from cases.relations import link_cases
 from cases.service import (
     OPEN_STATUSES,
     OUTCOMES,
     CaseError,
     create_case,
-    link_cases,
     log_time,
-    set_non_working_day,
     transition,
 )
+from cases.upkeep import set_non_working_day
 from foi_core.audit import record
 from foi_core.db import transaction
 from foi_core.deadline_records import long_date
@@ -259,6 +260,29 @@ def link(reference: str) -> ResponseReturnValue:
         return render_case(reference, {"other": sentence(str(refused))}, {"other": other}, 400)
     flash(f"{reference} and {other} are now linked.")
     return redirect(url_for("cases.detail", reference=reference, _anchor="links"))
+
+
+@bp.post("/<reference>/parts")
+@require_role(*VIEWERS)
+def add_part(reference: str) -> ResponseReturnValue:
+    case_id = case_id_for(reference)
+    regime = field("part_regime", 8).upper()
+    if regime not in ("FOIA", "EIR", "SAR"):
+        return render_case(reference, {"part_regime": "Choose FOIA, EIR or SAR"}, {}, 400)
+    try:
+        part = add_request_part(
+            services().sessions,
+            case_id,
+            regime,
+            actor=_actor(),
+            prefix_spec=services().settings.case_prefixes,
+            target_days=services().settings.internal_target_days,
+            ip=ip(),
+        )
+    except CaseError as refused:
+        return render_case(reference, {"part_regime": sentence(str(refused))}, {}, 400)
+    flash(f"{part.reference} is the {regime} part of {reference}.")
+    return redirect(url_for("cases.detail", reference=part.reference))
 
 
 @bp.post("/<reference>/time")

@@ -26,7 +26,8 @@ from cases.collection import (
     run_scoping_search,
 )
 from cases.export import ExportSettings, export_case, purge_expired
-from cases.service import CaseError, create_case, set_non_working_day, transition
+from cases.service import CaseError, create_case, transition
+from cases.upkeep import set_non_working_day
 from devstack.stack import LocalStack
 from foi_cli.main import cli
 from foi_core.accounts import create_user
@@ -359,3 +360,26 @@ def test_foi_cases_remind_mails_each_officer(bed: RecordsBed) -> None:
         assert overdue.reference in message.get_content()
     finally:
         controller.stop()
+
+
+def test_a_request_with_parts_under_two_regimes(bed: RecordsBed) -> None:
+    case = _new_case(bed)
+    env = bed.settings.to_env()
+    result = CliRunner().invoke(
+        cli, ["cases", "add-part", case.reference, "--regime", "EIR", "--as", "olive"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "EIR-2025-0001 is the EIR part of FOI-2025-0001; due 2026-01-21" in result.output
+    again = CliRunner().invoke(
+        cli, ["cases", "add-part", case.reference, "--regime", "EIR", "--as", "olive"], env=env
+    )
+    assert again.exit_code != 0 and "already has a EIR part" in again.output
+    with bed.runtime.sessions() as session:
+        part = session.execute(select(Case).where(Case.reference == "EIR-2025-0001")).scalar_one()
+        assert part.received == case.received and part.regime == "EIR"
+        whys = (
+            session.execute(select(CaseLink.why).where(CaseLink.case_id.in_([case.id, part.id])))
+            .scalars()
+            .all()
+        )
+        assert whys == ["part_of_request", "part_of_request"]

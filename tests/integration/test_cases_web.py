@@ -526,3 +526,16 @@ def test_api_cases_documents_searches_exports_and_statistics(app: Flask, bed: Re
             select(AuditEvent).where(AuditEvent.action == "case_view")
         ).scalars()
         assert [v.details for v in views] == [{"via": "api"}]
+
+
+def test_a_part_under_another_regime_from_the_case_page(app: Flask) -> None:
+    olive = Officer(app, "olive")
+    reference = _created(olive.post("/cases", **NEW_CASE))
+    bad = olive.post(f"/cases/{reference}/parts", part_regime="XYZ")
+    assert bad.status_code == 400 and "Choose FOIA, EIR or SAR" in _text(bad)
+    made = olive.post(f"/cases/{reference}/parts", part_regime="EIR")
+    assert made.status_code == 302 and made.headers["Location"].endswith("/cases/EIR-2025-0001")
+    page = _text(olive.get(f"/cases/{reference}"))
+    assert "EIR-2025-0001" in page and "Part of the same request" in page
+    twice = olive.post(f"/cases/{reference}/parts", part_regime="EIR")
+    assert twice.status_code == 400 and "already has a EIR part" in _text(twice)
