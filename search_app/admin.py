@@ -21,6 +21,8 @@ from foi_core.models import AuditEvent, CrawlRun, FileState, Role
 from foi_core.sources import get_source, list_sources
 from search_app.auth import require_role, services, signed_in_user
 
+_STARTED_CRAWLS: list[subprocess.Popen[bytes]] = []
+
 bp = Blueprint("admin", __name__)
 AUDIT_PAGE = 50
 FAILED = ("encrypted", "unsupported_type", "corrupt", "timeout", "too_large", "access_denied")
@@ -205,7 +207,7 @@ def crawl_rerun(name: str) -> ResponseReturnValue:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         # A separate process: a crawl outlives any one web request and worker.
-        subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "foi_cli", "crawl", name, "--json"],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -214,6 +216,10 @@ def crawl_rerun(name: str) -> ResponseReturnValue:
             # The child rebuilds exactly this app's settings (database, index, services).
             env={**os.environ, **services().settings.to_env()},
         )
+    # Held until it exits (polling reaps it): a dropped Popen of a live child makes Python
+    # warn, and an unreaped one stays a zombie for the life of the web worker.
+    _STARTED_CRAWLS[:] = [p for p in _STARTED_CRAWLS if p.poll() is None]
+    _STARTED_CRAWLS.append(process)
     _audit_self("crawl.start", {"source": name})
     flash(f"Crawl of {name} started.")
     return redirect(url_for("admin.crawls"))
