@@ -32,11 +32,10 @@ from retention.disposal import DisposalError, approve, build_batch, exclude, exe
 from retention.holds import (
     HoldError,
     add_scope,
-    approve_release,
     create_hold,
-    request_release,
 )
 from retention.preservation import run_pending
+from retention.release import approve_release, request_release
 from retention.schedule import ScheduleError, load_schedule_file, seed_schedule_text
 
 _MANAGERS = (Role.RECORDS_MANAGER,)

@@ -15,7 +15,6 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from sqlalchemy import select
@@ -44,7 +43,7 @@ class ReleaseRefused(HoldError):
     """A release that breaks the two-person rule or the hold's state."""
 
 
-def _clean(text: str, what: str, limit: int) -> str:
+def clean_text(text: str, what: str, limit: int) -> str:
     text = (text or "").strip()
     if not text:
         raise HoldError(f"{what} is required")
@@ -63,8 +62,8 @@ def create_hold(
     case_ref: str = "",
     ip: str = "",
 ) -> int:
-    name = _clean(name, "A hold name", MAX_NAME_CHARS)
-    reason = _clean(reason, "A reason", MAX_REASON_CHARS)
+    name = clean_text(name, "A hold name", MAX_NAME_CHARS)
+    reason = clean_text(reason, "A reason", MAX_REASON_CHARS)
     try:
         with transaction(records.sessions) as session:
             hold = Hold(
@@ -89,7 +88,7 @@ def create_hold(
         raise HoldError(f"a hold called {name!r} already exists") from None
 
 
-def _active(session: Session, hold_id: int) -> Hold:
+def active_hold(session: Session, hold_id: int) -> Hold:
     hold = session.get(Hold, hold_id)
     if hold is None:
         raise HoldError(f"there is no hold {hold_id}")
@@ -224,13 +223,27 @@ def add_scope(
     found = _scope_matches(records, scope)
     if kind == "item" and not found:
         raise HoldError(f"document {doc_id} is not in the index, or was destroyed")
+    return len(_add_scope(records, hold_id, scope, found, actor=actor, ip=ip))
+
+
+def _add_scope(
+    records: Records,
+    hold_id: int,
+    scope: HoldScope,
+    files: Mapping[str, Match],
+    *,
+    actor: str,
+    ip: str,
+) -> list[str]:
+    """Record the scope and join its files to the hold, under the records lock; returns the
+    files newly held."""
     with transaction(records.sessions) as session:
         lock_records(session)
-        hold = _active(session, hold_id)
+        hold = active_hold(session, hold_id)
         scope.hold_id = hold.id
         session.add(scope)
         session.flush()
-        joined = _join(records, session, hold, scope, found)
+        joined = _join(records, session, hold, scope, files)
         audit.record(
             session,
             actor=actor,
@@ -239,13 +252,13 @@ def add_scope(
             ip=ip,
             details={
                 "scope": scope.description,
-                "matched": len(found),
+                "matched": len(files),
                 "joined": len(joined),
                 "documents": joined[:200],
             },
         )
-    _sync_flags(records, joined)
-    return len(joined)
+    sync_flags(records, joined)
+    return joined
 
 
 def add_documents(
@@ -272,27 +285,7 @@ def add_documents(
         description=f"document {wanted[0]}" if len(wanted) == 1 else f"{len(wanted)} documents",
         added_by=actor,
     )
-    with transaction(records.sessions) as session:
-        lock_records(session)
-        hold = _active(session, hold_id)
-        scope.hold_id = hold.id
-        session.add(scope)
-        session.flush()
-        joined = _join(records, session, hold, scope, files)
-        audit.record(
-            session,
-            actor=actor,
-            action="hold_add",
-            target=f"hold:{hold.id}",
-            ip=ip,
-            details={
-                "scope": scope.description,
-                "matched": len(files),
-                "joined": len(joined),
-                "documents": wanted[:200],
-            },
-        )
-    _sync_flags(records, joined)
+    joined = _add_scope(records, hold_id, scope, files, actor=actor, ip=ip)
     return len(joined), [root_of[d] for d in wanted]
 
 
@@ -343,7 +336,7 @@ def apply_scopes(records: Records, *, actor: str = "system") -> int:
                     },
                 )
         total.extend(joined)
-    _sync_flags(records, total)
+    sync_flags(records, total)
     return len(total)
 
 
@@ -364,7 +357,7 @@ def holds_by_root(session: Session, root_ids: Sequence[str]) -> dict[str, list[i
     return found
 
 
-def _sync_flags(records: Records, root_ids: Sequence[str]) -> None:
+def sync_flags(records: Records, root_ids: Sequence[str]) -> None:
     if not root_ids:
         return
     with records.sessions() as session:
@@ -378,81 +371,3 @@ def hold_members(session: Session, hold_id: int) -> list[str]:
             select(HeldDocument.root_id).where(HeldDocument.hold_id == hold_id)
         ).scalars()
     )
-
-
-def request_release(
-    records: Records, hold_id: int, *, actor: str, reason: str, ip: str = ""
-) -> None:
-    reason = _clean(reason, "A reason for the release", MAX_REASON_CHARS)
-    with transaction(records.sessions) as session:
-        hold = _active(session, hold_id)
-        if hold.status == HoldStatus.RELEASE_REQUESTED:
-            raise ReleaseRefused(
-                f"release of hold {hold_id} was already requested by {hold.release_requested_by}"
-            )
-        hold.status = HoldStatus.RELEASE_REQUESTED
-        hold.release_requested_by = actor
-        hold.release_requested_at = datetime.now(UTC)
-        hold.release_reason = reason
-        audit.record(
-            session,
-            actor=actor,
-            action="hold_release_request",
-            target=f"hold:{hold.id}",
-            ip=ip,
-            details={"reason": reason},
-        )
-
-
-def approve_release(records: Records, hold_id: int, *, approver: str, ip: str = "") -> None:
-    """The second person's step. The approver may not be the one who asked for the release."""
-    with transaction(records.sessions) as session:
-        hold = _active(session, hold_id)
-        if hold.status != HoldStatus.RELEASE_REQUESTED:
-            raise ReleaseRefused(f"nobody has asked for hold {hold_id} to be released")
-        own_request = hold.release_requested_by == approver
-        if own_request:
-            audit.record(
-                session,
-                actor=approver,
-                action="hold_release_approve",
-                target=f"hold:{hold.id}",
-                ip=ip,
-                outcome=audit.Outcome.DENIED,
-                details={"why": "the requester cannot approve their own release"},
-            )
-        else:
-            hold.status = HoldStatus.RELEASED
-            hold.released_by = approver
-            hold.released_at = datetime.now(UTC)
-            audit.record(
-                session,
-                actor=approver,
-                action="hold_release_approve",
-                target=f"hold:{hold.id}",
-                ip=ip,
-                details={"requested_by": hold.release_requested_by, "reason": hold.release_reason},
-            )
-        members = hold_members(session, hold.id)
-    if own_request:
-        raise ReleaseRefused(
-            "a release must be approved by someone other than the person who requested it"
-        )
-    _sync_flags(records, members)
-
-
-def withdraw_release_request(records: Records, hold_id: int, *, actor: str, ip: str = "") -> None:
-    with transaction(records.sessions) as session:
-        hold = _active(session, hold_id)
-        if hold.status != HoldStatus.RELEASE_REQUESTED:
-            raise ReleaseRefused(f"nobody has asked for hold {hold_id} to be released")
-        hold.status = HoldStatus.ACTIVE
-        audit.record(
-            session,
-            actor=actor,
-            action="hold_release_withdraw",
-            target=f"hold:{hold.id}",
-            ip=ip,
-            details={"requested_by": hold.release_requested_by},
-        )
-        hold.release_requested_by, hold.release_requested_at, hold.release_reason = "", None, ""

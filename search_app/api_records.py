@@ -24,10 +24,9 @@ from retention.classify import report
 from retention.holds import (
     HoldError,
     add_scope,
-    approve_release,
     create_hold,
-    request_release,
 )
+from retention.release import approve_release, request_release
 from search_app import holds as hold_pages
 from search_app import retention_views
 from search_app.auth import require_role, services, signed_in_user

@@ -26,12 +26,10 @@ from indexer import records as index_records
 from retention.holds import (
     HoldError,
     add_scope,
-    approve_release,
     create_hold,
-    request_release,
-    withdraw_release_request,
 )
 from retention.preservation import run_pending
+from retention.release import approve_release, request_release, withdraw_release_request
 from search_app import formats
 from search_app.auth import require_role, services, signed_in_user
 from search_app.hold_facts import (

@@ -30,11 +30,10 @@ from retention.disposal import approve, build_batch, execute
 from retention.holds import (
     HoldError,
     add_scope,
-    approve_release,
     create_hold,
     holds_by_root,
-    request_release,
 )
+from retention.release import approve_release, request_release
 from tests.fixtures import ShareWorkspace
 from tests.records import RecordsBed
 

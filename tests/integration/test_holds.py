@@ -22,12 +22,11 @@ from retention.holds import (
     HoldError,
     ReleaseRefused,
     add_scope,
-    approve_release,
     create_hold,
     holds_by_root,
-    request_release,
 )
 from retention.preservation import run_pending
+from retention.release import approve_release, request_release
 from search_app import create_app
 from tests.fixtures import ShareWorkspace
 from tests.records import PASSWORD, RecordsBed
