@@ -8,10 +8,21 @@ Invariants:
   conditional allow grants nothing, since the condition cannot be evaluated here.
 - A NULL DACL (none present) grants everyone everything, as on Windows: it is reported as one
   allow ACE for Everyone (S-1-1-0) with GENERIC_ALL. An empty DACL grants no one anything.
+- Only allow, deny and conditional deny ACEs are kept. Object ACEs (which qualify access to
+  directory-service object properties, not files), audit/alarm/label ACEs and unknown types
+  are skipped by their size.
+- SIDs are in MS-DTYP 2.4.2.1 string form: the 48-bit identifier authority in decimal below
+  2**32, else as 0x and 12 hex digits.
+- A descriptor whose parts (owner, group, DACL, an ACE, a SID) do not fit inside the buffer or
+  inside their container raises `MalformedSecurityDescriptor`, which `read_acl` reports as a
+  `SourceError`, so the file is recorded with an unreadable ACL, never with a partial one.
+  Revision and reserved fields are not checked; bytes past the last ACE (an ACL may be larger
+  than its ACEs, an ACE larger than its SID) are ignored.
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,15 +31,9 @@ from typing import Any
 from smbclient._io import SMBFileTransaction
 from smbprotocol.file_info import InfoType
 from smbprotocol.open import InfoAdditionalInformation, SMB2QueryInfoRequest, SMB2QueryInfoResponse
-from smbprotocol.security_descriptor import (
-    AccessMask,
-    AceType,
-    SDControl,
-    SIDPacket,
-    SMB2CreateSDBuffer,
-)
+from smbprotocol.security_descriptor import AccessMask
 
-from crawler.smb import SMB_ERRORS, SmbShare
+from crawler.smb import SMB_ERRORS, SmbShare, SourceError
 
 FILE_READ_DATA = 0x00000001
 GENERIC_ALL = 0x10000000
@@ -36,11 +41,21 @@ GENERIC_READ = 0x80000000
 READ_MASK = FILE_READ_DATA | GENERIC_READ | GENERIC_ALL
 EVERYONE = "S-1-1-0"
 
+_SECURITY_BUFFER_BYTES = 64 * 1024  # an ACL's size field is 16 bits, so a descriptor fits
+
+# MS-DTYP layouts, all little-endian except the SID's identifier authority.
+_DESCRIPTOR = struct.Struct("<BBHIIII")  # revision, sbz1, control, owner/group/SACL/DACL offsets
+_ACL = struct.Struct("<BBHHH")  # revision, sbz1, size, ACE count, sbz2; the ACEs follow
+_ACE = struct.Struct("<BBH")  # type, flags, size (of the whole ACE)
+_ACE_WITH_MASK = struct.Struct("<BBHI")  # allow/deny ACEs: the header, mask, then the SID
+_SID = struct.Struct(">BBHI")  # revision, sub-authority count, authority (high 16, low 32 bits)
+_DACL_PRESENT = 0x0004
 _INHERIT_ONLY_ACE = 0x08
 _INHERITED_ACE = 0x10
+_ACCESS_ALLOWED_ACE = 0x00
+_ACCESS_DENIED_ACE = 0x01
 _ACCESS_DENIED_CALLBACK_ACE = 0x0A
-_SECURITY_BUFFER_BYTES = 64 * 1024  # an ACL's size field is 16 bits, so a descriptor fits
-_ACE_HEADER = struct.Struct("<BBHI")  # type, flags, size, mask; the SID follows
+_KEPT_ACE_TYPES = frozenset((_ACCESS_ALLOWED_ACE, _ACCESS_DENIED_ACE, _ACCESS_DENIED_CALLBACK_ACE))
 
 _INFORMATION = (
     InfoAdditionalInformation.OWNER_SECURTIY_INFORMATION  # sic: upstream spelling
@@ -79,10 +94,16 @@ class FileAcl:
         return _unique(ace.sid for ace in self.aces if not ace.allow and ace.grants_read)
 
 
+class MalformedSecurityDescriptor(ValueError):
+    """The bytes are not a self-relative security descriptor: a part lies outside the buffer
+    or its container. Record the ACL as unreadable; the server or the data is at fault."""
+
+
 def read_acl(share: SmbShare, rel_path: str) -> FileAcl:
     """The owner, group and DACL of a file or folder, in one compound round trip (CREATE with
     READ_CONTROL, QUERY_INFO for security, CLOSE). Raises `AccessDenied` when the server
-    refuses READ_CONTROL (and other `SourceError`s as usual): record that, don't crash."""
+    refuses READ_CONTROL, a plain `SourceError` when the reply is not a security descriptor
+    (and other `SourceError`s as usual): record that, don't crash."""
     raw = share.raw_file(rel_path, desired_access=AccessMask.READ_CONTROL)
     request = SMB2QueryInfoRequest()
     request["info_type"] = InfoType.SMB2_0_INFO_SECURITY
@@ -101,61 +122,100 @@ def read_acl(share: SmbShare, rel_path: str) -> FileAcl:
         transaction.commit()  # puts the CREATE before and the CLOSE after, in one compound
     except SMB_ERRORS as exc:
         raise share.error(exc) from exc
-    return parse_security_descriptor(transaction.results[0])
+    try:
+        return parse_security_descriptor(transaction.results[0])
+    except MalformedSecurityDescriptor as exc:
+        raise SourceError(f"malformed security descriptor on {share.unc(rel_path)}: {exc}") from exc
 
 
 def parse_security_descriptor(data: bytes) -> FileAcl:
-    """Decode a self-relative SECURITY_DESCRIPTOR (MS-DTYP 2.4.6)."""
-    descriptor = SMB2CreateSDBuffer()
-    descriptor.unpack(data)
-    owner = descriptor.get_owner()
-    group = descriptor.get_group()
-    dacl_present = descriptor["control"].has_flag(SDControl.DACL_PRESENT)
-    if not dacl_present or descriptor["offset_dacl"].get_value() == 0:
+    """Decode a self-relative SECURITY_DESCRIPTOR (MS-DTYP 2.4.6). Raises
+    `MalformedSecurityDescriptor` (and nothing else) for bytes that are not one."""
+    if len(data) < _DESCRIPTOR.size:
+        raise MalformedSecurityDescriptor(
+            f"{len(data)} bytes is shorter than a security descriptor header"
+        )
+    _, _, control, owner, group, _, dacl = _DESCRIPTOR.unpack_from(data)
+    if not control & _DACL_PRESENT or dacl == 0:
         aces: tuple[Ace, ...] = (Ace(EVERYONE, allow=True, mask=GENERIC_ALL, inherited=False),)
     else:
-        dacl = descriptor.get_dacl()
-        aces = tuple(ace for raw in dacl["aces"].get_value() if (ace := _ace(raw)) is not None)
+        aces = _dacl(data, _part_offset(data, dacl, "DACL"))
     return FileAcl(
-        owner=str(owner) if owner is not None else None,
-        group=str(group) if group is not None else None,
+        owner=_sid(data, _part_offset(data, owner, "owner"), len(data)) if owner else None,
+        group=_sid(data, _part_offset(data, group, "group"), len(data)) if group else None,
         aces=aces,
     )
 
 
-def _ace(raw: Any) -> Ace | None:
-    if isinstance(raw, bytes):
-        return _callback_deny(raw)
-    ace_type = raw["ace_type"].get_value()
-    if ace_type not in (AceType.ACCESS_ALLOWED_ACE_TYPE, AceType.ACCESS_DENIED_ACE_TYPE):
-        return None
-    flags = raw["ace_flags"].get_value()
-    return Ace(
-        sid=str(raw["sid"].get_value()),
-        allow=ace_type == AceType.ACCESS_ALLOWED_ACE_TYPE,
-        mask=int(raw["mask"].get_value()),
-        inherited=bool(flags & _INHERITED_ACE),
-        inherit_only=bool(flags & _INHERIT_ONLY_ACE),
-    )
+def _part_offset(data: bytes, offset: int, part: str) -> int:
+    # Offsets are from the start of the descriptor, so one inside the header is as wrong as
+    # one past the end.
+    if not _DESCRIPTOR.size <= offset < len(data):
+        raise MalformedSecurityDescriptor(
+            f"{part} offset {offset} lies outside the descriptor's {len(data)} bytes"
+        )
+    return offset
 
 
-def _callback_deny(raw: bytes) -> Ace | None:
-    """A conditional deny ACE (smbprotocol leaves its bytes unparsed), or None for any other
-    unparsed type. Its layout matches a plain ACE, with condition data after the SID."""
-    if len(raw) < _ACE_HEADER.size:
-        return None
-    ace_type, flags, _, mask = _ACE_HEADER.unpack_from(raw)
-    if ace_type != _ACCESS_DENIED_CALLBACK_ACE:
-        return None
-    sid = SIDPacket()
-    sid.unpack(raw[_ACE_HEADER.size :])
+def _dacl(data: bytes, offset: int) -> tuple[Ace, ...]:
+    if offset + _ACL.size > len(data):
+        raise MalformedSecurityDescriptor(f"DACL header at {offset} runs past the descriptor")
+    _, _, size, count, _ = _ACL.unpack_from(data, offset)
+    end = offset + size
+    if size < _ACL.size or end > len(data):
+        raise MalformedSecurityDescriptor(f"DACL size {size} at {offset} does not fit")
+    aces = []
+    position = offset + _ACL.size
+    for index in range(count):
+        if position + _ACE.size > end:
+            raise MalformedSecurityDescriptor(f"DACL ends before ACE {index} of {count}")
+        ace_type, _, ace_size = _ACE.unpack_from(data, position)
+        ace_end = position + ace_size
+        if ace_size < _ACE.size or ace_end > end:
+            raise MalformedSecurityDescriptor(f"ACE {index} size {ace_size} does not fit the DACL")
+        if ace_type in _KEPT_ACE_TYPES:
+            aces.append(_kept_ace(data[position:ace_end]))
+        position = ace_end
+    return tuple(aces)
+
+
+# Memoised, as a crawl meets the same few ACEs (inherited from the same folders) and SIDs in
+# nearly every descriptor: a hit skips building the Ace and the SID string. Bounded, since the
+# keys are whatever the server sends.
+@functools.lru_cache(maxsize=4096)
+def _kept_ace(raw: bytes) -> Ace:
+    """An allow, deny or conditional deny ACE (MS-DTYP 2.4.4.2, 2.4.4.4, 2.4.4.7) from its
+    bytes. A conditional deny is laid out as a plain one with its condition after the SID;
+    the condition is ignored (see the module docstring)."""
+    if len(raw) < _ACE_WITH_MASK.size:
+        raise MalformedSecurityDescriptor(f"a {len(raw)}-byte ACE is too short for its mask")
+    ace_type, flags, _, mask = _ACE_WITH_MASK.unpack_from(raw)
     return Ace(
-        sid=str(sid),
-        allow=False,
+        sid=_sid(raw, _ACE_WITH_MASK.size, len(raw)),
+        allow=ace_type == _ACCESS_ALLOWED_ACE,
         mask=mask,
         inherited=bool(flags & _INHERITED_ACE),
         inherit_only=bool(flags & _INHERIT_ONLY_ACE),
     )
+
+
+def _sid(data: bytes, offset: int, end: int) -> str:
+    """The SID at `offset` (MS-DTYP 2.4.2.2), which must end by `end`, in string form."""
+    if offset + _SID.size > end:
+        raise MalformedSecurityDescriptor(f"SID at byte {offset} runs past its container")
+    stop = offset + _SID.size + 4 * data[offset + 1]  # 4 bytes per sub-authority
+    if stop > end:
+        raise MalformedSecurityDescriptor(f"SID at byte {offset} runs past its container")
+    return _sid_string(data[offset:stop])
+
+
+@functools.lru_cache(maxsize=4096)
+def _sid_string(raw: bytes) -> str:
+    revision, count, high, low = _SID.unpack_from(raw)
+    # MS-DTYP 2.4.2.1: decimal below 2**32, hexadecimal (12 digits) from there on.
+    authority = f"0x{high:04x}{low:08x}" if high else str(low)
+    sub_authorities = struct.unpack_from(f"<{count}I", raw, _SID.size)
+    return "-".join((f"S-{revision}-{authority}", *map(str, sub_authorities)))
 
 
 def _unique(sids: Iterable[str]) -> tuple[str, ...]:
