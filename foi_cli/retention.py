@@ -119,6 +119,7 @@ def holds_add(
 @holds_group.command("list")
 @click.pass_obj
 def holds_list(settings: Settings) -> None:
+    """Every hold with its status, file count, case and creator."""
     runtime = Runtime(settings)
     with runtime.sessions() as session:
         counts = dict(
@@ -154,6 +155,7 @@ def holds_release_request(settings: Settings, hold_id: int, reason: str, usernam
 @_AS
 @click.pass_obj
 def holds_release_approve(settings: Settings, hold_id: int, username: str) -> None:
+    """Second step of a release, by a records manager other than the one who asked."""
     runtime = Runtime(settings)
     try:
         approve_release(runtime.records, hold_id, approver=_person(runtime, username))
@@ -296,6 +298,7 @@ def retention_run(settings: Settings) -> None:
 @retention_group.command("batches")
 @click.pass_obj
 def retention_batches(settings: Settings) -> None:
+    """Disposal batches with their status and approvals."""
     with Runtime(settings).sessions() as session:
         for batch in session.execute(select(DisposalBatch).order_by(DisposalBatch.id)).scalars():
             approvals = f"{len(batch.approved_by)}/{batch.approvals_needed}"
@@ -309,6 +312,7 @@ def retention_batches(settings: Settings) -> None:
 @click.argument("batch_id", type=int)
 @click.pass_obj
 def retention_show(settings: Settings, batch_id: int) -> None:
+    """The files of a batch and what is (or was) to happen to each."""
     with Runtime(settings).sessions() as session:
         items = session.execute(
             select(DisposalItem).where(DisposalItem.batch_id == batch_id).order_by(DisposalItem.id)
@@ -327,6 +331,7 @@ def retention_show(settings: Settings, batch_id: int) -> None:
 def retention_exclude(
     settings: Settings, batch_id: int, doc_ids: tuple[str, ...], reason: str, username: str
 ) -> None:
+    """Take files out of a batch under review, with a reason."""
     runtime = Runtime(settings)
     try:
         count = exclude(
@@ -342,6 +347,7 @@ def retention_exclude(
 @_AS
 @click.pass_obj
 def retention_approve(settings: Settings, batch_id: int, username: str) -> None:
+    """Approve a batch under review (held files in it are taken out, and audited)."""
     runtime = Runtime(settings)
     try:
         status = approve(runtime.records, batch_id, actor=_person(runtime, username))
