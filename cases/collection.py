@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,9 +22,9 @@ from cases.service import CaseError
 from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import Case, CaseDocument, ScopingSearch
-from indexer.facets import STATUS_LABELS, FacetSelection
+from indexer.facets import STATUS_LABELS
 from indexer.querylang import QuerySyntaxError
-from indexer.scopes import matches, search_query, search_scope_counts
+from indexer.scopes import matches, parse_search, search_query, search_scope_counts
 from retention.classify import current_schedule, reclassify
 from retention.context import Records
 from retention.holds import HoldError, add_documents, create_hold
@@ -111,14 +110,9 @@ def collect(
     return added
 
 
-def _parse(query: str) -> tuple[str, FacetSelection]:
-    params = parse_qs(query, keep_blank_values=False)
-    return (params.get("q") or [""])[0], FacetSelection.from_params(params)
-
-
 def collect_search(records: Records, case_id: int, query: str, *, actor: str, ip: str = "") -> int:
     """Collect every document a search finds (the search page's query string)."""
-    text, selection = _parse(query)
+    text, selection = parse_search(query)
     if not text.strip() and not selection.filters():
         raise CaseError("a search with no words or filters would collect everything")
     try:
@@ -165,7 +159,7 @@ def run_scoping_search(
     records: Records, case_id: int, query: str, *, actor: str, ip: str = ""
 ) -> ScopingSearch:
     """Run a search for the case and keep it with its counts."""
-    text, selection = _parse(query)
+    text, selection = parse_search(query)
     if not text.strip() and not selection.filters():
         raise CaseError("enter search words or filters")
     try:
@@ -224,7 +218,7 @@ def adequacy_statement(session: Session, case_id: int) -> Adequacy:
     ]
     unreadable: dict[str, int] = {}
     for number, search in enumerate(searches, 1):
-        text, selection = _parse(search.query)
+        text, selection = parse_search(search.query)
         filters = ", ".join(
             f"{name}={'|'.join(values)}" for name, values in selection.params().items()
         )

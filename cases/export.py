@@ -24,6 +24,7 @@ from cases.service import CaseError
 from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import AuditEvent, Case, CaseDocument, CaseExport
+from foi_core.settings import Settings
 from retention.context import Records
 
 _DOC_FIELDS = [
@@ -49,6 +50,12 @@ class ExportSettings:
     directory: Path
     keep_days: int
     part_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExportSettings:
+        return cls(
+            settings.effective_export_dir, settings.export_keep_days, settings.export_part_bytes
+        )
 
 
 def _opener(records: Records, root: dict[str, Any]) -> Any:

@@ -225,9 +225,7 @@ def cases_export(settings: Settings, reference: str, username: str) -> None:
     try:
         export = export_case(
             runtime.records,
-            ExportSettings(
-                settings.effective_export_dir, settings.export_keep_days, settings.export_part_bytes
-            ),
+            ExportSettings.from_settings(settings),
             _case_id(runtime, reference),
             actor=_as(runtime, username),
         )

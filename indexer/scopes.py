@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qs
 
 from elasticsearch import Elasticsearch, helpers
 
@@ -53,6 +54,13 @@ def folder_query(source: str, folder: str) -> dict[str, Any]:
     if folder:
         filters.append({"term": {"folders": folder}})
     return {"bool": {"filter": filters}}
+
+
+def parse_search(query_string: str) -> tuple[str, FacetSelection]:
+    """A search kept as the search page's query string (`q=...&type=pdf`, as holds and
+    scoping searches store it): its words and its validated facet choices."""
+    params = parse_qs(query_string, keep_blank_values=False)
+    return (params.get("q") or [""])[0], FacetSelection.from_params(params)
 
 
 def search_query(text: str, selection: FacetSelection) -> dict[str, Any]:

@@ -15,7 +15,6 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from urllib.parse import parse_qs
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,9 +24,15 @@ from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import HeldDocument, Hold, HoldScope, HoldStatus
 from indexer.annotations import set_hold_ids
-from indexer.facets import FacetSelection
 from indexer.querylang import QuerySyntaxError
-from indexer.scopes import Match, folder_query, matches, search_query, unreadable_query
+from indexer.scopes import (
+    Match,
+    folder_query,
+    matches,
+    parse_search,
+    search_query,
+    unreadable_query,
+)
 from retention.context import Records, lock_records
 from retention.preservation import OwedCopy, enqueue_many
 
@@ -167,18 +172,12 @@ def _scope_matches(records: Records, scope: HoldScope) -> dict[str, Match]:
         return _file_facts(
             records, matches(es, alias, folder_query(scope.source_name, scope.folder))
         )
-    text, selection = _query_parts(scope.query)
+    text, selection = parse_search(scope.query)
     found = list(matches(es, alias, search_query(text, selection)))
     conservative = unreadable_query(text, selection)
     if conservative is not None:
         found.extend(matches(es, alias, conservative, conservative=True))
     return _file_facts(records, found)
-
-
-def _query_parts(query: str) -> tuple[str, FacetSelection]:
-    params = parse_qs(query, keep_blank_values=False)
-    text = (params.get("q") or [""])[0]
-    return text, FacetSelection.from_params(params)
 
 
 def add_scope(
@@ -199,7 +198,7 @@ def add_scope(
     if kind == "folder" and not source:
         raise HoldError("a folder hold needs the source the folder is on")
     if kind == "query":
-        text, selection = _query_parts(query)
+        text, selection = parse_search(query)
         if not text.strip() and not selection.filters():
             raise HoldError(
                 "a search hold needs search words or filters (it would hold everything)"

@@ -24,7 +24,7 @@ from cases.collection import (
     reclassify_case,
     run_scoping_search,
 )
-from cases.export import export_case
+from cases.export import ExportSettings, export_case
 from cases.service import OPEN_STATUSES, CaseError, create_case, transition
 from cases.statistics import statistics_csv
 from foi_core.audit import record
@@ -45,7 +45,6 @@ from search_app.case_forms import (
     STATUS_LABELS,
     VIEWERS,
     estimate_rates,
-    export_settings,
     iso_date,
 )
 from search_app.case_json import (
@@ -333,7 +332,7 @@ def export(reference: str) -> ResponseReturnValue:
     try:
         made = export_case(
             services().records,
-            export_settings(services().settings),
+            ExportSettings.from_settings(services().settings),
             case_id,
             actor=_actor(),
             ip=_ip(),

@@ -17,7 +17,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask.typing import ResponseReturnValue
 
 from cases.collection import collect, collect_search, remove, run_scoping_search
-from cases.export import export_case, export_file
+from cases.export import ExportSettings, export_case, export_file
 from cases.service import CaseError
 from foi_core.audit import record
 from foi_core.db import transaction
@@ -27,7 +27,7 @@ from search_app import formats
 from search_app.auth import require_role, services, signed_in_user
 from search_app.case_evidence_facts import case_export, scoping_search
 from search_app.case_facts import case_by_reference, choosable_cases
-from search_app.case_forms import VIEWERS, Errors, export_settings, field, ip, sentence
+from search_app.case_forms import VIEWERS, Errors, field, ip, sentence
 from search_app.case_page import case_id_for, render_case
 from search_app.holds import DOC_ID, search_params
 
@@ -217,7 +217,7 @@ def export(reference: str) -> ResponseReturnValue:
     try:
         made = export_case(
             services().records,
-            export_settings(services().settings),
+            ExportSettings.from_settings(services().settings),
             case_id,
             actor=_actor(),
             ip=ip(),

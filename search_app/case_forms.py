@@ -13,7 +13,6 @@ import re
 from flask import request
 
 from cases.estimator import EstimateRates
-from cases.export import ExportSettings
 from foi_core.models import CaseStatus, Role
 from foi_core.settings import Settings
 
@@ -167,12 +166,6 @@ def minutes_from(raw: str) -> int | None:
     if found.group(1) is not None:
         return int(found.group(1)) * 60 + int(found.group(2))
     return int(found.group(3) or 0) * 60 + int(found.group(4) or 0)
-
-
-def export_settings(settings: Settings) -> ExportSettings:
-    return ExportSettings(
-        settings.effective_export_dir, settings.export_keep_days, settings.export_part_bytes
-    )
 
 
 def estimate_rates(settings: Settings) -> EstimateRates:
