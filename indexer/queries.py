@@ -25,7 +25,15 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from indexer.facets import Facets, FacetSelection, aggregations, post_filter, read_facets
+from indexer.facets import (
+    Facets,
+    FacetSelection,
+    aggregations,
+    post_filter,
+    read_facets,
+    sample_probability,
+)
+from indexer.highlights import highlight_query
 from indexer.querydsl import TEXT_FIELDS, compile_query
 from indexer.querylang import parse
 
@@ -189,10 +197,11 @@ def search_body(
     selection: FacetSelection | None = None,
     sort: Sort = Sort.RELEVANCE,
     cursor: PageCursor | None = None,
-    facets: bool = False,
+    highlight: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One search request. Facet choices narrow the hits through `post_filter`; the ACL trim
-    stays in `query`, so it also bounds the facet counts."""
+    """One page's request (facets are counted by `facet_body`). Facet choices narrow the hits
+    through `post_filter`; the ACL trim stays in `query`, so it also bounds the facet counts.
+    `highlight` replaces the query highlighting uses (see indexer.highlights)."""
     selection = selection or FacetSelection()
     must = [text_query(text)] if text.strip() else []
     body: dict[str, Any] = {
@@ -205,12 +214,24 @@ def search_body(
     }
     if cursor is not None:
         body["search_after"] = list(cursor.values)
+    if highlight is not None:
+        body["highlight"]["highlight_query"] = highlight
     narrowed = post_filter(selection)
     if narrowed is not None:
         body["post_filter"] = narrowed
-    if facets:
-        body["aggs"] = aggregations(selection)
     return body
+
+
+def facet_body(query: dict[str, Any], selection: FacetSelection, total: int) -> dict[str, Any]:
+    """The facet counts of a search whose page query is `query` and which matched `total`
+    documents. A separate request, because whether to sample depends on the total; being
+    size 0, repeating it (the next page) is answered from Elasticsearch's request cache."""
+    return {
+        "query": query,
+        "size": 0,
+        "track_total_hits": False,
+        "aggs": aggregations(selection, sample_probability=sample_probability(total)),
+    }
 
 
 @dataclass(frozen=True)
@@ -254,7 +275,12 @@ def search(
     selection = selection or FacetSelection()
     backwards = cursor is not None and cursor.before
     body = search_body(
-        text, principal, selection=selection, sort=sort, cursor=cursor, facets=facets
+        text,
+        principal,
+        selection=selection,
+        sort=sort,
+        cursor=cursor,
+        highlight=highlight_query(es, alias, parse(text)) if text.strip() else None,
     )
     batch = 2 * (size + 1) if fold_copies else size + 1
     body["size"] = batch
@@ -268,7 +294,6 @@ def search(
         response = es.search(index=alias, **body).body
         if first is None:
             first = response
-            body.pop("aggs", None)
             body["track_total_hits"] = False
         raw_hits = response["hits"]["hits"]
         groups = _copy_groups(es, alias, body, raw_hits, sort) if fold_copies else {}
@@ -283,6 +308,11 @@ def search(
         if len(kept) > size or exhausted:
             break
     assert first is not None
+    total = int(first["hits"]["total"]["value"])
+    counted = None
+    if facets:
+        counts = es.search(index=alias, **facet_body(body["query"], selection, total)).body
+        counted = read_facets(counts["aggregations"], selection)
     more = len(kept) > size or not exhausted
     page = kept[:size]
     if len(kept) > size:
@@ -292,9 +322,9 @@ def search(
         page.reverse()
     behind = _cursor_back(sort, cursor, page, backwards)
     return SearchResult(
-        total=int(first["hits"]["total"]["value"]),
+        total=total,
         hits=tuple(page),
-        facets=read_facets(first["aggregations"], selection) if facets else None,
+        facets=counted,
         next_page=behind if backwards else ahead,
         previous_page=ahead if backwards else behind,
     )

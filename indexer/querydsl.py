@@ -1,13 +1,15 @@
 """The query language's syntax tree (indexer.querylang) compiled to Elasticsearch query DSL.
 
 Contract: the compiled query names only the fields below, and uses only bool, multi_match,
-match, match_phrase, match_phrase_prefix, term(s), prefix, wildcard, range and constant_score:
-no scripts, regular expressions or `query_string`. Prefix and fuzzy expansions are capped.
+match, match_phrase, match_phrase_prefix, term(s), prefix, wildcard, range, constant_score and
+(for highlighting) match_none: no scripts, regular expressions or `query_string`. Prefix and
+fuzzy expansions are capped.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from indexer.querylang import (
@@ -67,11 +69,22 @@ _TYPE_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
 _EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
 
 
-def compile_query(node: Node) -> dict[str, Any]:
-    """Elasticsearch query DSL for `node`, reaching only the fields this module names."""
+def compile_query(
+    node: Node, *, expanded: Mapping[Fuzzy, Mapping[str, tuple[str, ...]]] | None = None
+) -> dict[str, Any]:
+    """Elasticsearch query DSL for `node`, reaching only the fields this module names.
+
+    `expanded` is for highlighting only (see indexer.highlights): a fuzzy word found there
+    compiles to the index terms it was expanded to, per field, instead of a fuzzy query.
+    """
+    expanded = expanded or {}
+
+    def sub(child: Node) -> dict[str, Any]:
+        return compile_query(child, expanded=expanded)
+
     if isinstance(node, AllOf):
-        must = [compile_query(c) for c in node.children if not isinstance(c, Not)]
-        must_not = [compile_query(c.child) for c in node.children if isinstance(c, Not)]
+        must = [sub(c) for c in node.children if not isinstance(c, Not)]
+        must_not = [sub(c.child) for c in node.children if isinstance(c, Not)]
         clauses: dict[str, Any] = {}
         if must:
             clauses["must"] = must
@@ -79,11 +92,9 @@ def compile_query(node: Node) -> dict[str, Any]:
             clauses["must_not"] = must_not
         return {"bool": clauses}
     if isinstance(node, AnyOf):
-        return {
-            "bool": {"should": [compile_query(c) for c in node.children], "minimum_should_match": 1}
-        }
+        return {"bool": {"should": [sub(c) for c in node.children], "minimum_should_match": 1}}
     if isinstance(node, Not):
-        return {"bool": {"must_not": [compile_query(node.child)]}}
+        return {"bool": {"must_not": [sub(node.child)]}}
     if isinstance(node, Word):
         return {
             "multi_match": {
@@ -104,6 +115,9 @@ def compile_query(node: Node) -> dict[str, Any]:
                 "max_expansions": MAX_EXPANSIONS,
             }
         }
+    if isinstance(node, Fuzzy) and node in expanded:
+        terms = [{"terms": {f: list(t)}} for f, t in sorted(expanded[node].items()) if t]
+        return {"bool": {"should": terms}} if terms else {"match_none": {}}
     if isinstance(node, Fuzzy):
         return {
             "multi_match": {

@@ -3,6 +3,7 @@ as the pages, described by the OpenAPI document at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from elasticsearch import ApiError, BadRequestError, TransportError
@@ -13,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from indexer import records
-from indexer.facets import Facets, FacetSelection
+from indexer.facets import Facets, FacetSelection, FacetValue
 from indexer.queries import InvalidCursor, PageCursor, Sort, search
 from indexer.querylang import QuerySyntaxError
 from search_app.auth import services, signed_in_user
@@ -103,17 +104,23 @@ MAX_PAGE_SIZE = 100
 
 
 def _facets_json(facets: Facets) -> dict[str, list[dict[str, Any]]]:
-    body = {
-        f.name: [
-            {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
-            for v in f.values
+    """Each facet's values; `approximate` counts were estimated from a sample of the results
+    (searches matching more than indexer.facets.SAMPLE_ABOVE documents)."""
+
+    def values(found: Sequence[FacetValue], approximate: bool) -> list[dict[str, Any]]:
+        return [
+            {
+                "value": v.value,
+                "label": v.label,
+                "count": v.count,
+                "selected": v.selected,
+                "approximate": approximate,
+            }
+            for v in found
         ]
-        for f in facets.facets
-    }
-    body["folder"] = [
-        {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
-        for v in facets.folders.children
-    ]
+
+    body = {f.name: values(f.values, f.approximate) for f in facets.facets}
+    body["folder"] = values(facets.folders.children, facets.folders.approximate)
     return body
 
 

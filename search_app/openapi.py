@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from indexer.facets import SAMPLE_ABOVE
 from search_app.openapi_cases import CASES_PATHS, CASES_SCHEMAS
 from search_app.openapi_records import RECORDS_PATHS, RECORDS_SCHEMAS
 
@@ -192,7 +193,19 @@ def openapi_document() -> dict[str, Any]:
                                     "type": "object",
                                     "properties": {
                                         "value": {"type": "string"},
+                                        "label": {"type": "string"},
                                         "count": {"type": "integer"},
+                                        "selected": {"type": "boolean"},
+                                        "approximate": {
+                                            "type": "boolean",
+                                            "description": (
+                                                "count estimated from a random sample of "
+                                                "the results (searches matching more than "
+                                                f"{SAMPLE_ABOVE:,} documents); extraction "
+                                                "status, hold and duplicate counts are "
+                                                "always exact"
+                                            ),
+                                        },
                                     },
                                 },
                             },

@@ -110,6 +110,22 @@ class FacetLink:
     count: int
     selected: bool
     href: str
+    approximate: bool = False
+
+    @property
+    def shown_count(self) -> str:
+        """The count as the sidebar shows it: an estimate is rounded and says so."""
+        if not self.approximate:
+            return str(self.count)
+        return f"about {round_estimate(self.count):,}"
+
+
+def round_estimate(count: int) -> int:
+    """`count` to two significant figures (a sampled count is not precise beyond that)."""
+    if count < 100:
+        return count
+    scale = int(10 ** (len(str(count)) - 2))
+    return round(count / scale) * scale
 
 
 @dataclass(frozen=True)
@@ -179,6 +195,7 @@ def facet_groups(facets: Facets, state: SearchState) -> list[FacetGroup]:
                 value.count,
                 value.selected,
                 replace(state, selection=state.selection.toggled(facet.name, value.value)).href(),
+                facet.approximate,
             )
             for value in facet.values
         )
@@ -193,7 +210,7 @@ def folder_nav(facets: Facets, state: SearchState) -> FolderNav:
 
     trail = (("All folders", at("")), *((label, at(path)) for path, label in facets.folders.trail))
     children = tuple(
-        FacetLink(child.label, child.count, False, at(child.value))
+        FacetLink(child.label, child.count, False, at(child.value), facets.folders.approximate)
         for child in facets.folders.children
     )
     return FolderNav(trail, facets.folders.selected, children)
@@ -348,6 +365,8 @@ def _results_context(result: SearchResult, state: SearchState, page: int) -> dic
         else "",
         "facet_groups": facet_groups(result.facets, state),
         "folders": folder_nav(result.facets, state),
+        "facets_estimated": result.facets.folders.approximate
+        or any(f.approximate for f in result.facets.facets),
         "chosen": chosen_filters(state),
         "clear_href": replace(state, selection=FacetSelection()).href(),
         "copies_toggle_href": replace(state, fold_copies=not state.fold_copies).href(),

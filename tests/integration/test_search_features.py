@@ -29,12 +29,14 @@ from foi_core.db import transaction
 from foi_core.migrate import upgrade
 from foi_core.models import AuditEvent, Role
 from foi_core.settings import Settings
+from foi_core.tokens import create_token
+from indexer import facets as facets_module
 from indexer.bulk import write_documents
 from indexer.documents import FileRecord, embedded_documents, file_document
 from indexer.extract import Extraction, Part, Status
 from indexer.facets import Facets, FacetSelection
 from indexer.lifecycle import IndexNames, drop_all, ensure_index
-from indexer.queries import EMPTY_SHA256, Principal, SearchResult, Sort, search
+from indexer.queries import EMPTY_SHA256, Principal, SearchResult, Sort, search, search_body
 from search_app import create_app
 from search_app import search as search_view
 
@@ -405,6 +407,45 @@ def test_facet_choices_narrow_hits_and_other_facets_but_not_their_own(
     assert narrowed.total == 0
 
 
+@pytest.mark.parametrize("principal", [OFFICER, CLERK], ids=["officer", "front-office"])
+def test_many_results_sample_descriptive_facets_but_count_status_holds_copies_exactly(
+    es: Elasticsearch, names: IndexNames, principal: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = _run(es, names, "", principal, facets=True).facets
+    assert exact is not None
+    assert not exact.folders.approximate and not any(f.approximate for f in exact.facets)
+    # Pretend this small index is a big one: sample a third of the results.
+    monkeypatch.setattr(facets_module, "SAMPLE_ABOVE", 1)
+    monkeypatch.setattr(facets_module, "SAMPLE_DOCS", len(_visible(principal)) // 3)
+    sampled = _run(es, names, "", principal, facets=True).facets
+    assert sampled is not None and sampled.folders.approximate
+    for facet in sampled.facets:
+        assert facet.approximate == (facet.name not in ("status", "duplicate", "hold")), facet.name
+        if facet.approximate:
+            # A sample can only find fewer values, never one the searcher cannot see.
+            assert set(_counts(sampled, facet.name)) <= set(_counts(exact, facet.name))
+        else:
+            assert _counts(sampled, facet.name) == _counts(exact, facet.name), facet.name
+    hidden = {child.value for child in sampled.folders.children} - {
+        child.value for child in exact.folders.children
+    }
+    assert not hidden
+
+
+def test_fuzzy_words_highlight_the_words_they_found(es: Elasticsearch, names: IndexNames) -> None:
+    [hit] = _run(es, names, "asessment~ -felling~", CLERK, fold_copies=True).hits
+    assert hit.source["path"] == RIVERSIDE["path"]
+    assert any("<mark>assessment</mark>" in f for f in hit.highlights), hit.highlights
+    # The expanded words highlight what the fuzzy query itself would have highlighted.
+    body = search_body("asessment~", CLERK)
+    body["query"]["bool"]["filter"].append({"ids": {"values": [hit.doc_id]}})
+    slow = es.search(index=names.read_alias, **body)["hits"]["hits"][0]["highlight"]
+    assert tuple(f for fragments in slow.values() for f in fragments) == hit.highlights
+    # A fuzzy word nothing in the index is near to leaves the other words highlighted.
+    hits = _run(es, names, "assessment (zqxjv~ OR riverside)", CLERK).hits
+    assert hits and all(any("<mark>assessment</mark>" in f for f in h.highlights) for h in hits)
+
+
 def test_year_and_duplicate_and_status_choices(es: Elasticsearch, names: IndexNames) -> None:
     in_2023 = _run(es, names, "", selection=FacetSelection.from_params({"year": ["2023"]}))
     assert {h.source["path"] for h in in_2023.hits} == _found(es, names, "modified:2023")
@@ -679,6 +720,27 @@ def test_page_shows_facets_copies_and_audits_filters(app: Flask) -> None:
     assert entries[1].details["total"] == 1
     assert entries[1].details["sort"] == "relevance"
     assert entries[2].details["filters"] == {"same": [RIVERSIDE_SHA]}
+
+
+def test_page_says_which_facet_counts_are_estimates(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _client(app, "officer")
+    query = {"q": "noise OR odour OR riverside OR document OR felling OR late OR grievance"}
+    html = _html(client.get("/", query_string=query))
+    assert re.search(r"1\d results", html) and "estimated from a sample" not in html
+    monkeypatch.setattr(facets_module, "SAMPLE_ABOVE", 1)
+    monkeypatch.setattr(facets_module, "SAMPLE_DOCS", 4)
+    html = _html(client.get("/", query_string=query))
+    assert "estimated from a sample" in html
+    assert re.search(r'facet__count">about \d', html)
+    with transaction(app.extensions["foi"].sessions) as session:
+        token = create_token(session, "officer", "test")
+    api = client.get(
+        "/api/v1/search", query_string=query, headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert all(v["approximate"] for v in api["facets"]["source"])
+    assert not any(v["approximate"] for v in api["facets"]["status"])
 
 
 def test_page_facets_never_show_what_the_front_desk_cannot_see(app: Flask) -> None:

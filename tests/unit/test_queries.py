@@ -6,13 +6,22 @@ from typing import Any
 
 import pytest
 
-from indexer.facets import FacetSelection, aggregations, folder_children_pattern
+from indexer.facets import (
+    SAMPLE,
+    SAMPLE_ABOVE,
+    SAMPLE_DOCS,
+    FacetSelection,
+    aggregations,
+    folder_children_pattern,
+    read_facets,
+)
 from indexer.queries import (
     InvalidCursor,
     PageCursor,
     Principal,
     Sort,
     base_query,
+    facet_body,
     search_body,
     sort_clauses,
 )
@@ -63,12 +72,14 @@ def test_facet_choices_narrow_hits_in_post_filter_and_acl_stays_in_query() -> No
     selection = FacetSelection.from_params(
         {"type": ["pdf", "docx"], "year": ["2023"], "folder": ["Planning"]}
     )
-    body = search_body("budget", CLERK, selection=selection, facets=True)
+    body = search_body("budget", CLERK, selection=selection)
     assert body["query"]["bool"]["filter"] == base_query(CLERK)["bool"]["filter"]
     post = body["post_filter"]["bool"]["filter"]
     assert {"terms": {"extension": ["pdf", "docx"]}} in post
     assert {"term": {"folders": "Planning"}} in post
-    aggs = body["aggs"]
+    counts = facet_body(body["query"], selection, total=100)
+    assert counts["query"] == body["query"] and counts["size"] == 0
+    aggs = counts["aggs"]
     # A facet's own choices do not narrow its own counts (multi-select)...
     type_filter = aggs["type"]["filter"]["bool"]["filter"]
     assert {"terms": {"extension": ["pdf", "docx"]}} not in type_filter
@@ -80,9 +91,57 @@ def test_facet_choices_narrow_hits_in_post_filter_and_acl_stays_in_query() -> No
 
 
 def test_no_choices_means_no_post_filter() -> None:
-    body = search_body("budget", OFFICER, facets=True)
+    body = search_body("budget", OFFICER)
     assert "post_filter" not in body
-    assert body["aggs"]["source"]["filter"] == {"match_all": {}}
+    aggs = facet_body(body["query"], FacetSelection(), total=100)["aggs"]
+    assert aggs["source"]["filter"] == {"match_all": {}}
+
+
+def test_facets_over_many_results_are_sampled_except_status_holds_and_duplicates() -> None:
+    selection = FacetSelection.from_params({"type": ["pdf"]})
+    exact = facet_body({"match_all": {}}, selection, total=SAMPLE_ABOVE)["aggs"]
+    assert SAMPLE not in exact and "type" in exact
+    aggs = facet_body({"match_all": {}}, selection, total=SAMPLE_ABOVE * 4)["aggs"]
+    sampler = aggs[SAMPLE]["random_sampler"]
+    assert sampler["probability"] == SAMPLE_DOCS / (SAMPLE_ABOVE * 4) < 0.5
+    assert set(aggs) == {SAMPLE, "status", "duplicate", "hold"}
+    # The sampled facets are the same aggregations as when counted exactly.
+    assert aggs[SAMPLE]["aggs"]["type"] == exact["type"]
+    assert set(aggs[SAMPLE]["aggs"]) | {"status", "duplicate", "hold"} == set(exact)
+
+
+def test_sampled_facet_counts_are_marked_approximate() -> None:
+    def terms(*pairs: tuple[str, int]) -> dict[str, Any]:
+        return {"values": {"buckets": [{"key": k, "doc_count": n} for k, n in pairs]}}
+
+    def filters(of: int, **counts: int) -> dict[str, Any]:
+        buckets = {k: {"doc_count": n} for k, n in counts.items()}
+        return {"doc_count": of, "values": {"buckets": buckets}}
+
+    sampled = {
+        name: terms(("x", 1200))
+        for name in ("source", "type", "author", "owner", "class", "folder")
+    }
+    sampled["year"] = {"values": {"buckets": [{"key_as_string": "2020", "doc_count": 900}]}}
+    response = {
+        SAMPLE: {"doc_count": 10_000, **sampled},
+        "status": terms(("encrypted", 3)),
+        "duplicate": filters(5, copy=0),
+        "hold": filters(5, held=2, destroyed=0),
+    }
+    facets = read_facets(response, FacetSelection())
+    by_name = {f.name: f for f in facets.facets}
+    assert facets.folders.approximate and by_name["source"].approximate
+    assert by_name["year"].values[0].count == 900 and by_name["year"].approximate
+    assert not by_name["status"].approximate and by_name["status"].values[0].count == 3
+    assert not by_name["hold"].approximate
+    # "Not a copy" and "Not on hold" are the rest of the facet's documents.
+    assert [(v.value, v.count) for v in by_name["duplicate"].values] == [("original", 5)]
+    assert [(v.value, v.count) for v in by_name["hold"].values] == [("held", 2), ("not_held", 3)]
+    exact = read_facets(
+        {**sampled, **{k: v for k, v in response.items() if k != SAMPLE}}, FacetSelection()
+    )
+    assert not any(f.approximate for f in exact.facets) and not exact.folders.approximate
 
 
 def test_malformed_facet_parameters_are_dropped() -> None:

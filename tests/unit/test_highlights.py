@@ -1,0 +1,73 @@
+"""Highlighting fuzzy words from their expansions (indexer.highlights): pure logic. The
+integration test in tests/integration/test_search_features.py checks it against Elasticsearch."""
+
+from __future__ import annotations
+
+from indexer.highlights import (
+    FUZZY_HIGHLIGHT_FIELDS,
+    fuzzy_words,
+    max_edits,
+    read_expansions,
+    suggest_body,
+)
+from indexer.querydsl import FUZZY_EXPANSIONS, compile_query
+from indexer.querylang import Fuzzy, parse
+
+
+def test_only_fuzzy_words_that_can_match_are_expanded() -> None:
+    node = parse("recieve~ (planing~ OR budget) -councel~ recieve~")
+    assert fuzzy_words(node) == [Fuzzy("recieve", "AUTO"), Fuzzy("planing", "AUTO")]
+    assert fuzzy_words(parse("budget")) == []
+    assert fuzzy_words(None) == []
+
+
+def test_edits_follow_elasticsearch_auto_fuzziness() -> None:
+    assert [max_edits(Fuzzy(w, "AUTO")) for w in ("ab", "abc", "abcde", "abcdef")] == [0, 1, 1, 2]
+    assert max_edits(Fuzzy("abcdefgh", "1")) == 1
+    assert max_edits(Fuzzy("ab", "2")) == 2
+
+
+def test_suggesters_ask_for_what_the_fuzzy_query_expands_to() -> None:
+    words = [Fuzzy("planing", "AUTO"), Fuzzy("to", "AUTO")]
+    body = suggest_body(words)
+    # Words too short to expand get no suggester; each other word one per highlighted field.
+    assert sorted(body) == sorted(f"w0:{f}" for f in FUZZY_HIGHLIGHT_FIELDS)
+    term = body["w0:content"]["term"]
+    assert body["w0:content"]["text"] == "planing"
+    assert term["max_edits"] == 2 and term["prefix_length"] == 1
+    assert term["size"] == FUZZY_EXPANSIONS and term["suggest_mode"] == "always"
+
+
+def test_expansions_include_the_analysed_word_and_compile_to_terms() -> None:
+    word = Fuzzy("planing", "AUTO")
+    suggest = {
+        "w0:content": [{"text": "plane", "options": [{"text": "plan"}, {"text": "plant"}]}],
+        "w0:title": [{"text": "plane", "options": []}],
+        "w0:email_subject": [],
+    }
+    expanded = read_expansions([word], suggest)
+    assert expanded[word] == {
+        "content": ("plane", "plan", "plant"),
+        "title": ("plane",),
+        "email_subject": (),
+    }
+    node = parse("planing~ -appeal")
+    assert node is not None
+    query = compile_query(node, expanded=expanded)
+    [highlighted] = query["bool"]["must"]
+    assert highlighted == {
+        "bool": {
+            "should": [
+                {"terms": {"content": ["plane", "plan", "plant"]}},
+                {"terms": {"title": ["plane"]}},
+            ]
+        }
+    }
+    # Without expansions the fuzzy query is compiled as always.
+    assert "fuzziness" in compile_query(node)["bool"]["must"][0]["multi_match"]
+
+
+def test_a_word_with_nothing_in_the_index_highlights_nothing() -> None:
+    word = Fuzzy("zzzz", "AUTO")
+    expanded = read_expansions([word], {f"w0:{f}": [] for f in FUZZY_HIGHLIGHT_FIELDS})
+    assert compile_query(word, expanded=expanded) == {"match_none": {}}
