@@ -6,6 +6,12 @@ Invariants:
   most of the throughput), with READ_PIPELINE requests in flight at once so the server works
   while we hash (2.5x the throughput of one request at a time, measured); a 2 GB file costs a
   few read buffers of memory, not 2 GB.
+- A file larger than one chunk is hashed and spooled by one helper thread while the calling
+  thread receives SMB messages (hashlib and disk writes release the GIL, so the two overlap);
+  at most HASH_QUEUE_CHUNKS chunks wait between them. A file of one chunk or less is hashed
+  inline: starting a thread would cost more than it saves.
+- The helper thread never outlives `read_file`: it is stopped and joined on every exit, and an
+  error on either side (the share's `SourceError`, the spool's `OSError`) reaches the caller.
 - The content is the file as it was when opened: a file that grows meanwhile is read up to its
   size at open; one that shrinks is read to its new end (the next crawl sees the change).
 - The size limit is checked against the open handle before any data moves.
@@ -17,10 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import queue
 import tempfile
+import threading
 from collections import deque
-from collections.abc import Iterator
-from contextlib import suppress
+from collections.abc import Generator
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
@@ -33,6 +41,9 @@ HEAD_BYTES = 8 * 1024
 # READ requests kept in flight: 4 x 1 MiB measured best on loopback (deeper gained nothing).
 READ_PIPELINE = 4
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
+# Chunks received but not yet hashed: enough to ride out a slow spool write, small enough that
+# memory stays a few read buffers.
+HASH_QUEUE_CHUNKS = 4
 
 
 @dataclass(frozen=True)
@@ -71,7 +82,8 @@ def read_file(
             size = handle.seek(0, io.SEEK_END)  # the size from the open's reply, no round trip
             if size > max_bytes:
                 raise FileTooLarge(rel_path, size, max_bytes)
-            digest, head, total = _stream(share, _chunks(share, handle, size), spool)
+            sink = _ThreadedSink(spool) if size > share.read_bytes else _InlineSink(spool)
+            digest, head, total = _stream(_chunks(share, handle, size), sink)
         finally:
             # Everything read is already hashed; a failed close changes nothing we report.
             with suppress(*SMB_ERRORS):
@@ -92,22 +104,96 @@ def read_file(
 
 
 def _stream(
-    share: SmbShare, chunks: Iterator[bytes], spool: tempfile.SpooledTemporaryFile[bytes] | None
+    chunks: Generator[bytes, None, None], sink: _InlineSink | _ThreadedSink
 ) -> tuple[str, bytes, int]:
-    digest = hashlib.sha256()
     head = bytearray()
     total = 0
-    for chunk in chunks:
-        digest.update(chunk)
-        if len(head) < HEAD_BYTES:
-            head += chunk[: HEAD_BYTES - len(head)]
-        if spool is not None:
-            spool.write(chunk)
-        total += len(chunk)
-    return digest.hexdigest(), bytes(head), total
+    # The sink is stopped first, then the reads still in flight are collected.
+    with closing(chunks), sink:
+        for chunk in chunks:
+            sink.add(chunk)
+            if len(head) < HEAD_BYTES:
+                head += chunk[: HEAD_BYTES - len(head)]
+            total += len(chunk)
+        digest = sink.finish()
+    return digest, bytes(head), total
 
 
-def _chunks(share: SmbShare, handle: BinaryIO, size: int) -> Iterator[bytes]:
+class _InlineSink:
+    """Hashes and spools each chunk in the calling thread."""
+
+    def __init__(self, spool: tempfile.SpooledTemporaryFile[bytes] | None) -> None:
+        self._spool = spool
+        self._digest = hashlib.sha256()
+
+    def __enter__(self) -> _InlineSink:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def add(self, chunk: bytes) -> None:
+        self._digest.update(chunk)
+        if self._spool is not None:
+            self._spool.write(chunk)
+
+    def finish(self) -> str:
+        return self._digest.hexdigest()
+
+
+class _ThreadedSink:
+    """Hashes and spools chunks on one helper thread, fed through a bounded queue.
+
+    `add` blocks while HASH_QUEUE_CHUNKS chunks wait, and raises the helper's error once it
+    has failed; leaving the `with` block always stops and joins the helper. After a failure
+    (or when the reader gives up) the helper keeps taking chunks off the queue without
+    touching them, so the reader can never block on a full queue."""
+
+    def __init__(self, spool: tempfile.SpooledTemporaryFile[bytes] | None) -> None:
+        self._spool = spool
+        self._digest = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=HASH_QUEUE_CHUNKS)
+        self._failure: BaseException | None = None
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._run, name="read-file-hash", daemon=True)
+
+    def __enter__(self) -> _ThreadedSink:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._abandoned = True
+        self._stop()
+
+    def add(self, chunk: bytes) -> None:
+        if self._failure is not None:
+            raise self._failure
+        self._queue.put(chunk)
+
+    def finish(self) -> str:
+        self._stop()
+        if self._failure is not None:
+            raise self._failure
+        return self._digest.hexdigest()
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._failure is not None or self._abandoned:
+                continue
+            try:
+                self._digest.update(chunk)
+                if self._spool is not None:
+                    self._spool.write(chunk)
+            except BaseException as exc:  # handed to the reading thread, which raises it
+                self._failure = exc
+
+
+def _chunks(share: SmbShare, handle: BinaryIO, size: int) -> Generator[bytes, None, None]:
     """The file's bytes in order, with up to READ_PIPELINE READ requests outstanding."""
     fd: Any = cast(Any, handle).fd  # smbclient's raw handle wraps an smbprotocol Open
     connection = fd.connection

@@ -7,12 +7,18 @@ document alone. Two failures raise instead, because they may not be the document
   restarted because this or *another* concurrent request ran past its time limit), so every
   request in flight failed with it. Retry a few times; if it keeps happening, this document
   is the cause: record it as failed and go on.
+
+Each thread keeps its connection to Tika alive between documents. A request that went out on
+a kept-alive connection the server had closed meanwhile is sent once more, on a new one, so a
+stale connection is never reported as either failure.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import threading
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -25,7 +31,7 @@ from urllib3.exceptions import NewConnectionError
 # tika-python reads these at import time and would otherwise try to download a server jar;
 # we always talk to our own Tika server.
 os.environ.setdefault("TIKA_CLIENT_ONLY", "1")
-from tika import parser as tika_parser
+from tika import tika as tika_client
 
 
 class Status:
@@ -91,6 +97,11 @@ _MIN_SERVER_TIMEOUT_MS = 30_001
 # failing, not this document being unreadable.
 _PROCESS_FAILURE_MARKERS = ("OutOfMemoryError", "heap space")
 _ENCRYPTED_MARKERS = ("EncryptedDocumentException", "password", "Password", "encrypted")
+# A body up to this size is read into memory and sent as bytes. Given a file, requests learns
+# its length from fileno(), which makes a SpooledTemporaryFile write itself to disk first (even
+# a 1 kB one); the crawler's spools hold up to 8 MiB in memory. Larger bodies stream from their
+# file, in flat memory whatever the size.
+_IN_MEMORY_BODY_BYTES = 8 * 1024 * 1024
 
 
 def _classify_exception(trace: str) -> str:
@@ -118,6 +129,27 @@ def _refused(exc: BaseException) -> bool:
         pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
         pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
     return False
+
+
+def _request_body(stream: IO[bytes]) -> tuple[bytes | IO[bytes], int | None]:
+    """What to send for `stream` from its current position, and the position to seek back to
+    before sending it again (None when the body is bytes, or the stream cannot seek)."""
+    if not stream.seekable():
+        return stream, None
+    start = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    stream.seek(start)
+    if end - start <= _IN_MEMORY_BODY_BYTES:
+        return stream.read(), None
+    return stream, start
+
+
+class _ThreadClient(threading.local):
+    """One thread's HTTP session to Tika, so its connection is kept alive between documents."""
+
+    session: requests.Session | None = None
+    # Whether the last answer left the connection open, so the next request will reuse it.
+    kept_alive = False
 
 
 def _reason(exc: BaseException) -> str:
@@ -192,11 +224,47 @@ def _unique_embedded_paths(documents: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 class TikaExtractor:
-    """Client of one Tika server. Built once per process (holds the server address)."""
+    """Client of one Tika server. Built once per process and shared by its threads; each thread
+    keeps one HTTP session, so a crawl worker reuses one connection for all its documents."""
 
     def __init__(self, server_url: str, options: ExtractOptions) -> None:
         self.server_url = server_url.rstrip("/")
         self.options = options
+        self._client = _ThreadClient()
+
+    def _session(self) -> requests.Session:
+        if self._client.session is None:
+            session = requests.Session()
+            # Tika runs on loopback or the private network, never behind a proxy; without this
+            # requests would also read the proxy environment variables again on every request.
+            session.trust_env = False
+            self._client.session = session
+        return self._client.session
+
+    def _put(self, body: bytes | IO[bytes], headers: Mapping[str, str]) -> tuple[int, str]:
+        """PUT the document to /rmeta/text through tika-python (client-only), on this thread's
+        session. The answer is the status and the body decoded as UTF-8, as `from_buffer` gives
+        them."""
+        session = self._session()
+        responses: list[requests.Response] = []
+
+        def put(url: str, data: Any, **options: Any) -> requests.Response:
+            responses.append(session.put(url, data, **options))
+            return responses[-1]
+
+        status, text = tika_client.callServer(
+            "put",
+            self.server_url,
+            "/rmeta/text",
+            body,
+            dict(headers),
+            False,
+            httpVerbs={"put": put},
+            requestOptions={"timeout": self.options.timeout_s + 15},
+        )
+        connection = responses[-1].headers.get("Connection", "") if responses else "close"
+        self._client.kept_alive = connection.lower() != "close"
+        return int(status), str(text or "")
 
     def _headers(self, filename: str) -> dict[str, str]:
         headers = {
@@ -224,34 +292,45 @@ class TikaExtractor:
         uses the name, while a sniff of the first bytes is often wrong (libmagic calls an
         encrypted .docx "application/encrypted", which Tika then has no parser for).
         """
-        started = time.monotonic()
-        try:
-            status, body = tika_parser.from_buffer(
-                stream,
-                serverEndpoint=self.server_url,
-                headers=self._headers(filename),
-                requestOptions={"timeout": self.options.timeout_s + 15},
-                raw_response=True,
-            )
-        except requests.ConnectTimeout as exc:
-            raise TikaUnavailable("Tika server did not accept the connection in time") from exc
-        except requests.Timeout:
-            return Extraction(Status.TIMEOUT, f"no answer within {self.options.timeout_s:.0f}s")
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            if _refused(exc):
-                raise TikaUnavailable(f"Tika server unreachable: {_reason(exc)}") from exc
-            # The server dropped the request: its parser process was stopped or died.
-            elapsed = time.monotonic() - started
-            if elapsed >= self.options.timeout_s:
-                return Extraction(
-                    Status.TIMEOUT,
-                    f"Tika stopped parsing it after {elapsed:.0f}s "
-                    f"(limit {self.options.timeout_s:.0f}s)",
-                )
-            raise ParseInterrupted(
-                f"Tika's parser process stopped after {elapsed:.0f}s: {_reason(exc)}"
-            ) from exc
-        return self._interpret(int(status), body or "")
+        headers = self._headers(filename)
+        body, rewind_to = _request_body(stream)
+        while True:
+            # A kept-alive connection can be closed by the server (idle timeout, parser restart)
+            # just as this request goes out on it. urllib3 counts that as a read error and, with
+            # requests' default of no retries, does not retry it; retrying read errors in
+            # general would send a document that killed the parser again. So a connection drop
+            # is retried here, once, and only when the request went out on a reused connection.
+            reused, self._client.kept_alive = self._client.kept_alive, False
+            started = time.monotonic()
+            try:
+                status, text = self._put(body, headers)
+            except requests.ConnectTimeout as exc:
+                raise TikaUnavailable("Tika server did not accept the connection in time") from exc
+            except requests.Timeout:
+                return Extraction(Status.TIMEOUT, f"no answer within {self.options.timeout_s:.0f}s")
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                if _refused(exc):
+                    raise TikaUnavailable(f"Tika server unreachable: {_reason(exc)}") from exc
+                # The server dropped the request: its parser process was stopped or died.
+                elapsed = time.monotonic() - started
+                if elapsed >= self.options.timeout_s:
+                    return Extraction(
+                        Status.TIMEOUT,
+                        f"Tika stopped parsing it after {elapsed:.0f}s "
+                        f"(limit {self.options.timeout_s:.0f}s)",
+                    )
+                if (
+                    reused
+                    and not isinstance(exc, requests.exceptions.ChunkedEncodingError)
+                    and (isinstance(body, bytes) or rewind_to is not None)
+                ):
+                    if rewind_to is not None:
+                        stream.seek(rewind_to)
+                    continue
+                raise ParseInterrupted(
+                    f"Tika's parser process stopped after {elapsed:.0f}s: {_reason(exc)}"
+                ) from exc
+            return self._interpret(status, text)
 
     def _interpret(self, status: int, body: str) -> Extraction:
         if status in (502, 503):

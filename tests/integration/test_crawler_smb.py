@@ -12,16 +12,20 @@ import os
 import pwd
 import shutil
 import socket
+import tempfile
+import threading
 import tracemalloc
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import pytest
 import smbclient
 
+from crawler import reader
 from crawler.acl import read_acl
 from crawler.reader import FileTooLarge, read_file
 from crawler.smb import (
@@ -32,6 +36,7 @@ from crawler.smb import (
     ShareLocation,
     ShareNotFound,
     SmbShare,
+    SourceError,
 )
 from crawler.walker import FileFacts, WalkProblem, walk
 
@@ -309,6 +314,98 @@ def test_read_file_hashes_a_20_mb_file_in_one_pass(workspace: Workspace, share: 
     with kept.spool as spool:
         assert hashlib.sha256(spool.read()).hexdigest() == expected
     assert (hashed_only.sha256, hashed_only.size, hashed_only.spool) == (expected, len(data), None)
+
+
+def _hash_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "read-file-hash"]
+
+
+def test_read_file_hashes_a_multi_chunk_file_on_a_helper_thread(
+    workspace: Workspace, share: SmbShare, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = os.urandom(5 * 1024 * 1024 + 123)  # five full chunks and a short one
+    workspace.write("multi.bin", data)
+    threads = []
+    real_sink = reader._ThreadedSink
+
+    def recording_sink(*args: Any) -> reader._ThreadedSink:
+        sink = real_sink(*args)
+        threads.append(sink._thread)
+        return sink
+
+    monkeypatch.setattr(reader, "_ThreadedSink", recording_sink)
+
+    result = read_file(share, "multi.bin", max_bytes=len(data))
+
+    assert len(threads) == 1 and not threads[0].is_alive()
+    assert (result.sha256, result.size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert result.head == data[:8192]
+    assert result.spool is not None
+    with result.spool as spool:
+        assert spool.read() == data
+    read_file(share, "multi.bin", max_bytes=len(data), keep_content=False)
+    assert len(threads) == 2 and not _hash_threads()
+
+
+def test_read_file_hashes_a_one_chunk_file_without_a_thread(
+    workspace: Workspace, share: SmbShare, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = os.urandom(share.read_bytes)
+    workspace.write("one-chunk.bin", data)
+
+    def no_thread(*args: Any) -> None:
+        raise AssertionError("a one-chunk file started a hashing thread")
+
+    monkeypatch.setattr(reader, "_ThreadedSink", no_thread)
+
+    result = read_file(share, "one-chunk.bin", max_bytes=len(data), keep_content=False)
+
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_read_file_surfaces_a_connection_lost_mid_read_and_stops_its_thread(
+    workspace: Workspace, share: SmbShare, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.write("cut.bin", os.urandom(6 * 1024 * 1024))
+    share.test()  # the session's own threads exist before counting
+    before = threading.active_count()
+    real_chunks = reader._chunks
+
+    def cut_after_two(share: SmbShare, handle: BinaryIO, size: int) -> Generator[bytes, None, None]:
+        chunks = real_chunks(share, handle, size)
+        with closing(chunks):
+            for count, chunk in enumerate(chunks):
+                if count == 2:
+                    cast(Any, handle).fd.connection.disconnect()
+                yield chunk
+
+    monkeypatch.setattr(reader, "_chunks", cut_after_two)
+
+    with pytest.raises(SourceError):
+        read_file(share, "cut.bin", max_bytes=6 * 1024 * 1024)
+
+    assert not _hash_threads()
+    assert threading.active_count() <= before
+
+
+def test_read_file_surfaces_a_failed_spool_write_and_stops_its_thread(
+    workspace: Workspace, share: SmbShare, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.write("unspoolable.bin", os.urandom(3 * 1024 * 1024))
+    share.test()
+    before = threading.active_count()
+    # The spool rolls over to disk at its first write, into a folder that does not exist.
+    monkeypatch.setattr(reader, "SPOOL_MEMORY_BYTES", 1)
+    monkeypatch.setattr(tempfile, "tempdir", str(workspace.disk("no-such-folder")))
+
+    with pytest.raises(FileNotFoundError):
+        read_file(share, "unspoolable.bin", max_bytes=3 * 1024 * 1024)
+
+    assert not _hash_threads()
+    assert threading.active_count() == before
+    monkeypatch.undo()
+    again = read_file(share, "unspoolable.bin", max_bytes=3 * 1024 * 1024, keep_content=False)
+    assert again.size == 3 * 1024 * 1024  # the share's connection is still in step
 
 
 def test_read_file_refuses_a_file_over_the_limit_before_reading(
