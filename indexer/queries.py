@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -282,21 +283,34 @@ def search(
         cursor=cursor,
         highlight=highlight_query(es, alias, parse(text)) if text.strip() else None,
     )
-    batch = 2 * (size + 1) if fold_copies else size + 1
+    # Folding drops the later copies of a file, so fetch a few more than a page; a page short
+    # after folding fetches again. Every fetched hit is highlighted, so not many more.
+    batch = size + 1 + (size // 4 + 2 if fold_copies else 0)
     body["size"] = batch
     kept: list[Hit] = []
     first: Mapping[str, Any] | None = None
+    total = 0
+    counted: Facets | None = None
     resume: Sequence[Any] | None = cursor.values if cursor else None
     exhausted = False
     for _ in range(MAX_FOLD_FETCHES if fold_copies else 1):
         if resume is not None:
             body["search_after"] = list(resume)
         response = es.search(index=alias, **body).body
+        raw_hits = response["hits"]["hits"]
+        # The copy counts and the facet counts each need only this response: ask for both at
+        # once, so Elasticsearch works on them side by side.
+        copies = _copy_groups_body(body, raw_hits, sort) if fold_copies else None
+        counts = None
         if first is None:
             first = response
             body["track_total_hits"] = False
-        raw_hits = response["hits"]["hits"]
-        groups = _copy_groups(es, alias, body, raw_hits, sort) if fold_copies else {}
+            total = int(first["hits"]["total"]["value"])
+            counts = facet_body(body["query"], selection, total) if facets else None
+        copies_answer, counts_answer = _side_by_side(es, alias, copies, counts)
+        if counts_answer is not None:
+            counted = read_facets(counts_answer["aggregations"], selection)
+        groups = _read_copy_groups(copies_answer) if copies_answer is not None else {}
         for raw in raw_hits:
             resume = raw["sort"]
             hit = _hit(raw, groups, fold_copies)
@@ -308,11 +322,6 @@ def search(
         if len(kept) > size or exhausted:
             break
     assert first is not None
-    total = int(first["hits"]["total"]["value"])
-    counted = None
-    if facets:
-        counts = es.search(index=alias, **facet_body(body["query"], selection, total)).body
-        counted = read_facets(counts["aggregations"], selection)
     more = len(kept) > size or not exhausted
     page = kept[:size]
     if len(kept) > size:
@@ -351,14 +360,35 @@ def _foldable(source: Mapping[str, Any]) -> str:
     return sha
 
 
-def _copy_groups(
-    es: Elasticsearch, alias: str, body: Mapping[str, Any], raw_hits: Sequence[Any], sort: Sort
-) -> dict[str, tuple[str, int]]:
-    """For each hash among `raw_hits`: the first matching document in page order, and how many
-    match. Counted inside the same ACL-trimmed query and facet choices as the page."""
+def _side_by_side(
+    es: Elasticsearch, alias: str, *bodies: dict[str, Any] | None
+) -> list[Mapping[str, Any] | None]:
+    """The answers to `bodies` (None for None), run in one multi-search when there are two.
+    A request that fails there is run again on its own, so it raises as any search does."""
+    wanted = [b for b in bodies if b is not None]
+    answers: list[Mapping[str, Any] | None] = []
+    if len(wanted) > 1:
+        header: dict[str, Any] = {"index": alias}
+        searches = [part for b in wanted for part in (header, b)]
+        answers = list(es.msearch(searches=searches)["responses"])
+    found = iter(
+        [
+            a if a is not None and "error" not in a else es.search(index=alias, **b).body
+            for a, b in itertools.zip_longest(answers, wanted)
+        ]
+    )
+    return [next(found) if b is not None else None for b in bodies]
+
+
+def _copy_groups_body(
+    body: Mapping[str, Any], raw_hits: Sequence[Any], sort: Sort
+) -> dict[str, Any] | None:
+    """The request counting, for each hash among `raw_hits`, how many documents match and
+    which is first in page order, inside the same ACL-trimmed query and facet choices as the
+    page. None when no hit can have copies."""
     hashes = sorted({sha for raw in raw_hits if (sha := _foldable(raw["_source"]))})
     if not hashes:
-        return {}
+        return None
     query = body["query"]["bool"]
     narrowed = [body["post_filter"]] if "post_filter" in body else []
     filters = [
@@ -367,12 +397,11 @@ def _copy_groups(
         {"term": {"kind": "file"}},
         {"terms": {"sha256": hashes}},
     ]
-    response = es.search(
-        index=alias,
-        size=0,
-        track_total_hits=False,
-        query={"bool": {**query, "filter": filters}},
-        aggs={
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"bool": {**query, "filter": filters}},
+        "aggs": {
             "copies": {
                 "terms": {"field": "sha256", "include": hashes, "size": len(hashes)},
                 "aggs": {
@@ -380,7 +409,11 @@ def _copy_groups(
                 },
             }
         },
-    )
+    }
+
+
+def _read_copy_groups(response: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+    """hash -> (the first matching document's id, how many match)."""
     groups: dict[str, tuple[str, int]] = {}
     for bucket in response["aggregations"]["copies"]["buckets"]:
         [top] = bucket["first"]["hits"]["hits"]

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -31,6 +31,7 @@ from foi_core.models import AuditEvent, Role
 from foi_core.settings import Settings
 from foi_core.tokens import create_token
 from indexer import facets as facets_module
+from indexer import queries as queries_module
 from indexer.bulk import write_documents
 from indexer.documents import FileRecord, embedded_documents, file_document
 from indexer.extract import Extraction, Part, Status
@@ -444,6 +445,22 @@ def test_fuzzy_words_highlight_the_words_they_found(es: Elasticsearch, names: In
     # A fuzzy word nothing in the index is near to leaves the other words highlighted.
     hits = _run(es, names, "assessment (zqxjv~ OR riverside)", CLERK).hits
     assert hits and all(any("<mark>assessment</mark>" in f for f in h.highlights) for h in hits)
+
+
+def test_requests_run_side_by_side_answer_as_alone_and_fail_as_alone(
+    es: Elasticsearch, names: IndexNames
+) -> None:
+    alias = names.read_alias
+    counts = {"size": 0, "aggs": {"types": {"terms": {"field": "extension"}}}}
+    pdfs = {"size": 0, "query": {"term": {"extension": "pdf"}}}
+    together = queries_module._side_by_side(es, alias, counts, None, pdfs)
+    assert together[1] is None
+    assert together[0] is not None and together[2] is not None
+    assert together[0]["aggregations"] == es.search(index=alias, **counts)["aggregations"]
+    assert together[2]["hits"]["total"] == es.search(index=alias, **pdfs)["hits"]["total"]
+    broken = {"size": 0, "query": {"range": {"modified": {"gte": "not a date"}}}}
+    with pytest.raises(BadRequestError):
+        queries_module._side_by_side(es, alias, counts, broken)
 
 
 def test_year_and_duplicate_and_status_choices(es: Elasticsearch, names: IndexNames) -> None:
