@@ -17,7 +17,7 @@ from cases.collection import (
     reclassify_case,
     run_scoping_search,
 )
-from cases.export import ExportSettings, export_case, purge_expired
+from cases.export import ExportSettings, ExportState, export_case, purge_expired, run_queued
 from cases.relations import add_part
 from cases.reminders import MailError, due_reminders, send_reminders
 from cases.service import (
@@ -231,12 +231,28 @@ def cases_export(settings: Settings, reference: str, username: str) -> None:
         )
     except CaseError as exc:
         raise click.ClickException(str(exc)) from None
+    if export.status != ExportState.DONE:
+        raise click.ClickException(f"bundle {export.name} failed: {export.error}")
     counts = export.counts
     click.echo(
         f"{export.directory}: {counts['included']} of {counts['documents']} documents, "
         f"{counts['failed']} failed, {counts['mismatched']} hash mismatches, parts {export.parts}"
     )
     if counts["failed"] or counts["mismatched"]:
+        raise SystemExit(1)
+
+
+@cases_group.command("export-pending")
+@click.pass_obj
+def cases_export_pending(settings: Settings) -> None:
+    """Write bundles asked for in the web app but never started (its process stopped), after
+    failing those whose writer stopped mid-way."""
+    written = run_queued(Runtime(settings).records, ExportSettings.from_settings(settings))
+    for export in written:
+        state = export.status if export.status != ExportState.FAILED else f"failed: {export.error}"
+        click.echo(f"{export.name}: {state}")
+    click.echo(f"{len(written)} queued bundles written")
+    if any(e.status == ExportState.FAILED for e in written):
         raise SystemExit(1)
 
 

@@ -479,8 +479,15 @@ class CaseExport(Base):
     parts: Mapped[list[str]] = mapped_column(default=list)
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     exported_by: Mapped[str] = mapped_column(String(150))
+    # When it was asked for; `expires_at` counts from when it was finished.
     exported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # queued -> running -> done | failed (cases.export). A running export whose heartbeat has
+    # stopped was interrupted (its process ended) and is failed by the next sweep.
+    status: Mapped[str] = mapped_column(String(16), default="done", index=True)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # documents written so far
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class NonWorkingDay(Base):

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from elasticsearch import ApiError, TransportError
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -24,7 +24,7 @@ from cases.collection import (
     reclassify_case,
     run_scoping_search,
 )
-from cases.export import ExportSettings, export_case
+from cases.export import ExportSettings, request_export
 from cases.service import OPEN_STATUSES, CaseError, create_case, transition
 from cases.statistics import statistics_csv
 from foi_core.audit import record
@@ -327,10 +327,8 @@ def exports(reference: str) -> ResponseReturnValue:
 @require_role(*VIEWERS)
 def export(reference: str) -> ResponseReturnValue:
     case_id = _case_id(reference)
-    # Written while the request waits (every original is read again and hashed): acceptable for
-    # the case sizes this version serves.
     try:
-        made = export_case(
+        made = request_export(
             services().records,
             ExportSettings.from_settings(services().settings),
             case_id,
@@ -339,9 +337,10 @@ def export(reference: str) -> ResponseReturnValue:
         )
     except CaseError as refused:
         return _refused(refused)
-    except (ApiError, TransportError):
-        abort(503, description=_INDEX_DOWN)
-    return jsonify(export_json(export_row(made))), 201
+    services().exporter.submit(made.id)
+    response = jsonify(export_json(export_row(made)))
+    response.headers["Location"] = url_for("api_cases.exports", reference=reference)
+    return response, 202
 
 
 @bp.get("/statistics")

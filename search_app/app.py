@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from cases.export import Exporter, ExportSettings
 from crawler.shares import ShareProvider
 from foi_core.clients import build_elasticsearch
 from foi_core.db import build_engine, session_factory
@@ -69,6 +70,8 @@ class AppServices:
     # Copy-on-hold runs here, off the request: placing a hold answers at once and the copies
     # follow (the hold page shows their progress and any failure).
     preserver: Preserver
+    # Disclosure bundles are written here too, off the request (the case page shows progress).
+    exporter: Exporter
 
 
 class SecretKeyError(RuntimeError):
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
         shares=shares,
         records=records,
         preserver=Preserver(records),
+        exporter=Exporter(records, ExportSettings.from_settings(settings)),
     )
     # Order matters: the sign-in check runs before the CSRF check, so an anonymous request is
     # sent to sign in rather than told its (absent) form token is wrong.

@@ -17,7 +17,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask.typing import ResponseReturnValue
 
 from cases.collection import collect, collect_search, remove, run_scoping_search
-from cases.export import ExportSettings, export_case, export_file
+from cases.export import ExportSettings, ExportState, export_file, request_export
 from cases.service import CaseError
 from foi_core.audit import record
 from foi_core.db import transaction
@@ -212,10 +212,8 @@ def _document_label(doc_id: str) -> str:
 @require_role(*VIEWERS)
 def export(reference: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
-    # The bundle is written while the request waits: every original is read again and hashed.
-    # Acceptable for the case sizes this version serves; a queued export is the next step.
     try:
-        made = export_case(
+        made = request_export(
             services().records,
             ExportSettings.from_settings(services().settings),
             case_id,
@@ -224,15 +222,12 @@ def export(reference: str) -> ResponseReturnValue:
         )
     except CaseError as refused:
         return render_case(reference, {"export": sentence(str(refused))}, {}, 400)
-    except (ApiError, TransportError):
-        return render_case(reference, {"export": _INDEX_DOWN}, {}, 400)
-    counts = made.counts
-    message = f"Bundle {made.name} exported: {counts.get('included', 0):,} documents included"
-    if counts.get("failed"):
-        message += f", {counts['failed']:,} could not be read"
-    if counts.get("mismatched"):
-        message += f", {counts['mismatched']:,} changed since they were indexed (see errors.csv)"
-    flash(message + ".")
+    # Every original is read again and hashed: minutes for a large case, so not in the request.
+    services().exporter.submit(made.id)
+    flash(
+        f"Bundle {made.name} is being prepared ({made.counts.get('documents', 0):,} documents). "
+        "Its progress is shown under Disclosure bundles; refresh the page to update it."
+    )
     return redirect(url_for("cases.detail", reference=reference, _anchor="exports"))
 
 
@@ -242,8 +237,8 @@ def download(reference: str, export_id: int, filename: str) -> ResponseReturnVal
     case_id = case_id_for(reference)
     with services().sessions() as session:
         found = case_export(session, case_id, export_id)
-        if found is None:
-            abort(404)
+        if found is None or found.status != ExportState.DONE:
+            abort(404)  # nothing of a bundle is served until it is complete
         session.expunge(found)
     try:
         path = export_file(found, filename)

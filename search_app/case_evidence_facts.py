@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.bundle import METADATA_FILES
+from cases.export import ExportState
 from foi_core.models import CaseDocument, CaseExport, ScopingSearch
 from indexer.facets import STATUS_LABELS
 from indexer.queries import Principal, base_query
@@ -196,10 +197,17 @@ class ExportRow:
     counts: dict[str, int]
     parts: tuple[str, ...]
     metadata: tuple[str, ...]
+    status: str = ExportState.DONE
+    error: str = ""
+    progress: int = 0  # documents written so far (while queued or running)
 
     @property
     def available(self) -> bool:
-        return bool(self.parts or self.metadata)
+        return self.status == ExportState.DONE and bool(self.parts or self.metadata)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (ExportState.QUEUED, ExportState.RUNNING)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -221,6 +229,9 @@ def export_row(export: CaseExport) -> ExportRow:
         metadata=tuple(
             f"{export.name}-{m}" for m in METADATA_FILES if f"{export.name}-{m}" in present
         ),
+        status=export.status,
+        error=export.error or "",
+        progress=export.progress,
     )
 
 

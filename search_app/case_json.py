@@ -117,6 +117,9 @@ def export_json(row: ExportRow) -> dict[str, Any]:
         "parts": list(row.parts),
         "metadata_files": list(row.metadata),
         "available": row.available,
+        "status": row.status,
+        "progress": row.progress,
+        "error": row.error,
     }
 
 

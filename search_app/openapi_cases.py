@@ -247,11 +247,14 @@ CASES_PATHS: dict[str, Any] = {
             },
         },
         "post": {
-            "summary": "Export a disclosure bundle now; every original is re-read and hashed",
+            "summary": (
+                "Ask for a disclosure bundle; it is written in the background (every original "
+                "is re-read and hashed): poll the list for its status"
+            ),
             "operationId": "exportCase",
             "parameters": [_REFERENCE],
             "responses": {
-                "201": _json(_EXPORT, "The bundle"),
+                "202": _json(_EXPORT, "The bundle, queued"),
                 **_errors(400, 401, 403, 404, 503),
             },
         },
@@ -375,6 +378,13 @@ CASES_SCHEMAS: dict[str, Any] = {
             "parts": {"type": "array", "items": _TEXT},
             "metadata_files": {"type": "array", "items": _TEXT},
             "available": {"type": "boolean"},
+            "status": {
+                "type": "string",
+                "enum": ["queued", "running", "done", "failed"],
+                "description": "A bundle's files can be downloaded once it is done",
+            },
+            "progress": {**_INTEGER, "description": "Documents written so far"},
+            "error": {**_TEXT, "description": "Why a failed bundle failed"},
         },
     },
     "StatisticsRow": {

@@ -25,14 +25,24 @@ from cases.collection import (
     remove,
     run_scoping_search,
 )
-from cases.export import ExportSettings, export_case, purge_expired
+from cases.export import (
+    STALE_AFTER,
+    ExportSettings,
+    ExportState,
+    export_case,
+    purge_expired,
+    request_export,
+    run_export,
+    run_queued,
+    sweep_interrupted,
+)
 from cases.service import CaseError, create_case, transition
 from cases.upkeep import set_non_working_day
 from devstack.stack import LocalStack
 from foi_cli.main import cli
 from foi_core.accounts import create_user
 from foi_core.db import transaction
-from foi_core.models import AuditEvent, Case, CaseLink
+from foi_core.models import AuditEvent, Case, CaseExport, CaseLink
 from foi_core.settings import Settings
 from retention.classify import save_schedule
 from retention.holds import holds_by_root
@@ -238,6 +248,81 @@ def test_scoping_collection_hold_and_bundle(bed: RecordsBed, tmp_path: Path) -> 
 
     assert purge_expired(records, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=31)) == 2
     assert not Path(export.directory).exists()
+
+
+def test_bundles_are_queued_written_once_and_failures_are_recorded(
+    bed: RecordsBed, tmp_path: Path
+) -> None:
+    records = bed.records
+    case = _new_case(bed)
+    collect(records, case.id, [bed.doc_id(p) for p in list(FILES)[:2]], actor="olive")
+    settings = ExportSettings(tmp_path / "exports", keep_days=30, part_bytes=2 * 1024**3)
+
+    queued = request_export(records, settings, case.id, actor="olive", ip="10.0.0.9")
+    assert queued.status == ExportState.QUEUED and queued.counts == {"documents": 2}
+    assert not Path(queued.directory).exists()
+    # One bundle of a case at a time: a second click is refused, not queued twice.
+    with pytest.raises(CaseError, match="still being prepared"):
+        request_export(records, settings, case.id, actor="olive")
+    # Queued for less than the periodic job's wait: left to the web app's own thread.
+    assert run_queued(records, settings, waited=STALE_AFTER) == []
+    done = run_export(records, settings, queued.id)
+    assert done.status == ExportState.DONE and done.counts["included"] == 2
+    assert done.progress == 2 and done.parts
+    # Written once: running it again (another runner, a retry) finds it taken.
+    again = run_export(records, settings, queued.id)
+    assert again.status == ExportState.DONE and again.parts == done.parts
+
+    # A bundle that cannot be written is failed with its reason, and nothing of it is left.
+    blocker = tmp_path / "blocked"
+    blocker.write_text("a file where the export folder should be")
+    broken = ExportSettings(blocker / "exports", keep_days=30, part_bytes=2 * 1024**3)
+    failing = request_export(records, broken, case.id, actor="olive")
+    failed = run_export(records, broken, failing.id)
+    assert failed.status == ExportState.FAILED and "NotADirectoryError" in (failed.error or "")
+    assert failed.parts == []
+
+    # An export whose process stopped mid-way is failed by the sweep; a queued one whose web
+    # process stopped before starting it is written by `foi cases export-pending`.
+    stopped = request_export(records, settings, case.id, actor="olive")
+    long_ago = dt.datetime.now(dt.UTC) - STALE_AFTER - dt.timedelta(minutes=1)
+    with transaction(bed.runtime.sessions) as session:
+        row = session.get_one(CaseExport, stopped.id)
+        row.status, row.heartbeat_at = ExportState.RUNNING, long_ago
+    Path(stopped.directory).mkdir(parents=True)
+    (Path(stopped.directory) / "half.zip.partial").write_bytes(b"PK")
+    assert sweep_interrupted(records) == 1
+    with bed.runtime.sessions() as session:
+        swept = session.get_one(CaseExport, stopped.id)
+        assert swept.status == ExportState.FAILED and "interrupted" in (swept.error or "")
+    assert not Path(stopped.directory).exists()
+    pending = request_export(records, settings, case.id, actor="olive")
+    result = CliRunner().invoke(cli, ["cases", "export-pending"], env=_export_env(bed, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert f"{pending.name}: done" in result.output
+
+    with bed.runtime.sessions() as session:
+        actions = [
+            (e.action, e.outcome)
+            for e in session.execute(
+                select(AuditEvent).where(AuditEvent.target == f"case:{case.reference}")
+            ).scalars()
+            if e.action.startswith("case_export")
+        ]
+    assert actions == [
+        ("case_export_requested", "ok"),
+        ("case_export", "ok"),
+        ("case_export_requested", "ok"),
+        ("case_export", "failed"),
+        ("case_export_requested", "ok"),
+        ("case_export", "failed"),
+        ("case_export_requested", "ok"),
+        ("case_export", "ok"),
+    ]
+
+
+def _export_env(bed: RecordsBed, tmp_path: Path) -> dict[str, str]:
+    return {**bed.settings.to_env(), "FOI_EXPORT_DIR": str(tmp_path / "exports")}
 
 
 def test_cases_cli(bed: RecordsBed) -> None:

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from cases.collection import collect
+from cases.export import ExportSettings, request_export
 from devstack.stack import LocalStack
 from foi_core.accounts import create_user
 from foi_core.db import transaction
@@ -321,7 +324,9 @@ def test_collect_hold_and_export_a_bundle_matching_the_share(app: Flask, bed: Re
     exported = olive.post(f"/cases/{reference}/exports")
     assert exported.status_code == 302
     page = _text(olive.get(f"/cases/{reference}"))
-    assert "4 documents included" in page and "4 of 4 included" in page
+    assert "is being prepared (4 documents)" in page
+    page = _finished_bundles(olive, reference)
+    assert "4 of 4 included" in page
     links = re.findall(rf'href="(/cases/{reference}/exports/\d+/[^"]+)"', page)
     part = next(link for link in links if link.endswith(".zip"))
     assert any(link.endswith("-manifest.csv") for link in links)
@@ -416,6 +421,35 @@ def test_admin_adds_and_withdraws_a_non_working_day(app: Flask, bed: RecordsBed)
     assert _audited(bed, "non_working_day_change")
 
 
+def _finished_bundles(client: Officer, reference: str) -> str:
+    """The case page once no bundle is still being written (they run on a thread)."""
+    deadline = time.monotonic() + 60
+    while True:
+        page = _text(client.get(f"/cases/{reference}"))
+        if "Being prepared" not in page and "Waiting to start" not in page:
+            return page
+        assert time.monotonic() < deadline, "the bundle was not written in time"
+        time.sleep(0.2)
+
+
+def test_a_bundle_is_not_served_before_it_is_finished(app: Flask, bed: RecordsBed) -> None:
+    olive = Officer(app, "olive")
+    reference = _created(olive.post("/cases", **NEW_CASE))
+    with bed.runtime.sessions() as session:
+        case_id = session.execute(select(Case.id).where(Case.reference == reference)).scalar_one()
+    collect(bed.records, case_id, [bed.doc_id(MOWING)], actor="olive")
+    queued = request_export(
+        bed.records, ExportSettings.from_settings(bed.settings), case_id, actor="olive"
+    )
+    assert "Waiting to start" in _text(olive.get(f"/cases/{reference}"))
+    # Even a file that happens to be there is not served from an unfinished bundle.
+    Path(queued.directory).mkdir(parents=True)
+    (Path(queued.directory) / f"{queued.name}.zip").write_bytes(b"PK")
+    assert olive.get(f"/cases/{reference}/exports/{queued.id}/{queued.name}.zip").status_code == 404
+    again = olive.post(f"/cases/{reference}/exports")
+    assert again.status_code == 400 and "still being prepared" in _text(again)
+
+
 def test_api_cases_documents_searches_exports_and_statistics(app: Flask, bed: RecordsBed) -> None:
     client = app.test_client()
     olive = _token(app, "olive")
@@ -502,8 +536,16 @@ def test_api_cases_documents_searches_exports_and_statistics(app: Flask, bed: Re
     assert call("GET", f"{documents}?page=x").status_code == 400
 
     exported = call("POST", f"/api/v1/cases/{reference}/exports")
-    assert exported.status_code == 201
-    bundle = exported.get_json()
+    assert exported.status_code == 202
+    assert exported.headers["Location"].endswith(f"/api/v1/cases/{reference}/exports")
+    assert exported.get_json()["status"] in ("queued", "running", "done")
+    deadline = time.monotonic() + 60
+    while (bundle := call("GET", f"/api/v1/cases/{reference}/exports").get_json()["exports"][0])[
+        "status"
+    ] in ("queued", "running"):
+        assert time.monotonic() < deadline, "the bundle was not written in time"
+        time.sleep(0.2)
+    assert bundle["status"] == "done" and bundle["error"] == ""
     assert bundle["counts"]["included"] == 5 and bundle["counts"]["mismatched"] == 0
     assert bundle["parts"] and any(f.endswith("manifest.json") for f in bundle["metadata_files"])
     assert (
