@@ -22,15 +22,11 @@ Invariants:
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
-import os
 import re
 import tempfile
-import unicodedata
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields, replace
@@ -38,11 +34,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from cases.bundle_names import archive_name, csv_cell
+from cases.bundle_zip import Parts, entry_bound, part_name
+
 CHUNK_BYTES = 1024 * 1024
 SPOOL_MEMORY_BYTES = 8 * CHUNK_BYTES
-# Level 1 deflates text about four times faster than the default 6 (53 vs 12 MB/s measured)
-# for files about a fifth larger: export time matters more here than bundle size.
-DEFLATE_LEVEL = 1
 METADATA_FILES = (
     "manifest.csv",
     "manifest.json",
@@ -53,23 +49,6 @@ METADATA_FILES = (
 )
 
 _BUNDLE_NAME = re.compile(r"[A-Za-z0-9._-]{1,150}")
-# Formats that are compressed already: deflating them again costs time and saves nothing.
-_STORED_NAME = re.compile(
-    r".*\.(pdf|doc[xm]|xls[xm]|ppt[xm]|od[tsp]|zip|t?gz|bz2|xz|7z|rar|jpe?g|png|gif|webp|heic"
-    r"|mp[34]|m4a|mov|avi|wmv)",
-    re.IGNORECASE | re.DOTALL,
-)
-# Path separators and the characters Windows cannot extract, besides control characters.
-_UNSAFE_CHARACTERS = frozenset('/\\:*?"<>|')
-# Bidirectional overrides let "invoice\u202egpj.exe" display as "invoiceexe.jpg".
-_BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
-_MAX_NAME_BYTES = 180
-# A zip entry's cost beyond its data: local header and central record (30 + 46 bytes), ZIP64
-# extras in both (20 + 28) and room for a data descriptor (24); the name is counted twice.
-_ENTRY_OVERHEAD = 148
-_END_RECORDS = 22 + 56 + 20
 
 
 class BundleNameError(ValueError):
@@ -185,7 +164,7 @@ def write_bundle(request: BundleRequest, directory: Path) -> BundleResult:
     clash = re.compile(re.escape(request.name) + rf"(\.zip|-part\d+\.zip|{ours})(\.partial)?")
     if existing := sorted(p.name for p in directory.iterdir() if clash.fullmatch(p.name)):
         raise BundleExistsError(f"bundle files exist already: {', '.join(existing)}")
-    parts = _Parts(directory, request.name, request.max_part_bytes)
+    parts = Parts(directory, request.name, request.max_part_bytes)
     try:
         rows = [
             _add_document(request, number, item, parts, directory)
@@ -222,45 +201,8 @@ def write_bundle(request: BundleRequest, directory: Path) -> BundleResult:
     )
 
 
-def safe_filename(filename: str) -> str:
-    """`filename` as one safe zip path component: no separators, no control or bidi-override
-    characters, no '..', no leading or trailing dots or spaces, at most 180 UTF-8 bytes with the
-    extension kept, NFC-normalised, never empty. Other Unicode is kept."""
-    name = "".join(
-        "_" if _is_unsafe(char) else char for char in unicodedata.normalize("NFC", filename)
-    )
-    name = re.sub(r"\.{2,}", ".", name).strip(" .")
-    if len(name.encode()) > _MAX_NAME_BYTES:
-        stem, dot, extension = name.rpartition(".")
-        if not dot or len(extension) > 16:
-            stem, extension = name, ""
-        suffix = f".{extension}" if extension else ""
-        budget = _MAX_NAME_BYTES - len(suffix.encode())
-        stem = stem.encode()[:budget].decode("utf-8", "ignore").rstrip(" .")
-        name = stem + suffix
-    return name or "unnamed"
-
-
-def archive_name(folder: str, number: int, filename: str) -> str:
-    """The unique path of document `number` under `folder` inside a bundle."""
-    return f"{folder}/{number:04d} - {safe_filename(filename)}"
-
-
-def csv_cell(value: object) -> str:
-    """`value` as a CSV cell that spreadsheet programs will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
-
-
-def _is_unsafe(char: str) -> bool:
-    category = unicodedata.category(char)
-    return (
-        char in _UNSAFE_CHARACTERS or char in _BIDI_CONTROLS or category in ("Cc", "Cs", "Zl", "Zp")
-    )
-
-
 def _add_document(
-    request: BundleRequest, number: int, item: BundleItem, parts: _Parts, directory: Path
+    request: BundleRequest, number: int, item: BundleItem, parts: Parts, directory: Path
 ) -> _Row:
     row = _Row(
         number=number,
@@ -293,7 +235,7 @@ def _add_document(
         text_path = archive_name("text", number, item.filename + ".txt") if text is not None else ""
         if text is not None:
             entries.append((text_path, sum(len(c) for c in _text_chunks(text))))
-        parts.reserve(sum(_entry_bound(name, entry_size) for name, entry_size in entries))
+        parts.reserve(sum(entry_bound(name, entry_size) for name, entry_size in entries))
         spool.seek(0)
         when = item.modified or request.exported_at
         parts.add(archive_path, iter(lambda: spool.read(CHUNK_BYTES), b""), size, when)
@@ -314,117 +256,13 @@ def _add_document(
     )
 
 
-class _Parts:
-    """The zip parts of one bundle: opened on demand, numbered from 1, kept as `*.partial`
-    until `publish`. A part's size is tracked as an upper bound of its finished zip."""
-
-    def __init__(self, directory: Path, name: str, limit: int) -> None:
-        self.directory, self.name, self.limit = directory, name, limit
-        self.partials: list[Path] = []
-        self.documents: list[int] = []
-        self.document_bytes: list[int] = []
-        self.closed_at: list[datetime] = []
-        self._file: BinaryIO | None = None
-        self._zip: zipfile.ZipFile | None = None
-        self._central_bytes = 0
-
-    @property
-    def count(self) -> int:
-        return len(self.partials)
-
-    def fits(self, bound: int) -> bool:
-        if self._file is None:
-            return True
-        return self._file.tell() + self._central_bytes + _END_RECORDS + bound <= self.limit
-
-    def reserve(self, bound: int) -> None:
-        """Leave open a part with room for `bound` more bytes, or a new, empty one."""
-        if not self.fits(bound):
-            self.close()
-        if self._zip is None:
-            self.partials.append(
-                self.directory / f"{self.name}-part{self.count + 1:02d}.zip.partial"
-            )
-            self.documents.append(0)
-            self.document_bytes.append(0)
-            self._file = self.partials[-1].open("xb")
-            self._zip = zipfile.ZipFile(self._file, "w", allowZip64=True)
-            self._central_bytes = 0
-
-    def add(self, arcname: str, chunks: Iterable[bytes], size: int, when: datetime) -> None:
-        assert self._zip is not None, "reserve() opens a part before add()"
-        info = _ZipEntry(arcname, date_time=_zip_time(when))
-        if not _STORED_NAME.fullmatch(arcname):
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.set_deflate_level(DEFLATE_LEVEL)
-        # Known up front so that zipfile writes ZIP64 headers for entries that need them.
-        info.file_size = size
-        info.external_attr = 0o644 << 16
-        with self._zip.open(info, "w") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        self._central_bytes += 46 + 28 + len(arcname.encode())
-
-    def record_document(self, size: int) -> None:
-        self.documents[-1] += 1
-        self.document_bytes[-1] += size
-
-    def close(self) -> None:
-        if self._zip is not None and self._file is not None:
-            self._zip.close()
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self.closed_at.append(datetime.now(UTC))
-        self._zip = self._file = None
-
-    def publish(self) -> tuple[Path, ...]:
-        self.close()
-        finals = [
-            self.directory / part_name(self.name, i, self.count) for i in range(1, self.count + 1)
-        ]
-        for partial, final in zip(self.partials, finals, strict=True):
-            partial.replace(final)
-        return tuple(finals)
-
-    def discard(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        if self._zip is not None:
-            # Only to release it: with its file closed, nothing more can reach the disk.
-            with contextlib.suppress(ValueError, OSError):
-                self._zip.close()
-        self._zip = self._file = None
-        for partial in self.partials:
-            partial.unlink(missing_ok=True)
-
-
-class _ZipEntry(zipfile.ZipInfo):
-    __slots__ = ()  # zipfile keeps one per entry until the part is closed
-
-    def set_deflate_level(self, level: int) -> None:
-        # zipfile reads the level of an entry opened from a ZipInfo from this slot, which has
-        # no public setter before Python 3.13 (`compress_level`) and is missing from typeshed.
-        self._compresslevel = level  # type: ignore[misc]
-
-
-def part_name(bundle: str, index: int, total: int) -> str:
-    """The file name of part `index` (from 1) of `total`."""
-    return f"{bundle}.zip" if total == 1 else f"{bundle}-part{index:02d}.zip"
-
-
-def _entry_bound(arcname: str, size: int) -> int:
-    # zlib's deflateBound, plus slack: deflate never grows data by more than this.
-    return _ENTRY_OVERHEAD + 2 * len(arcname.encode()) + size + (size >> 12) + (size >> 14) + 64
-
-
 def _metadata_bound(paths: Sequence[Path]) -> int:
     sizes = (path.stat().st_size for path in paths)
-    return sum(_entry_bound(name, size) for name, size in zip(METADATA_FILES, sizes, strict=True))
+    return sum(entry_bound(name, size) for name, size in zip(METADATA_FILES, sizes, strict=True))
 
 
 def _render_metadata(
-    request: BundleRequest, rows: list[_Row], parts: _Parts, total: int, paths: list[Path]
+    request: BundleRequest, rows: list[_Row], parts: Parts, total: int, paths: list[Path]
 ) -> None:
     manifest_csv, manifest_json, summary, errors, custody_csv, custody_txt = paths
     # Manifest rows are made as they are written, so memory holds only the small `_Row`s.
@@ -486,7 +324,7 @@ def _error_rows(rows: Iterable[_Row]) -> Iterator[tuple[object, ...]]:
             )
 
 
-def _export_events(request: BundleRequest, parts: _Parts, total: int) -> Iterator[CustodyEvent]:
+def _export_events(request: BundleRequest, parts: Parts, total: int) -> Iterator[CustodyEvent]:
     for index in range(1, total + 1):
         documents = parts.documents[index - 1] if index <= parts.count else 0
         size = parts.document_bytes[index - 1] if index <= parts.count else 0
@@ -557,16 +395,6 @@ def _text_chunks(text: str) -> Iterator[bytes]:
 def _file_chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as source:
         yield from iter(lambda: source.read(CHUNK_BYTES), b"")
-
-
-def _zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC)
-    if when.year < 1980:
-        return (1980, 1, 1, 0, 0, 0)
-    if when.year > 2107:
-        return (2107, 12, 31, 23, 59, 58)
-    return (when.year, when.month, when.day, when.hour, when.minute, when.second)
 
 
 def _iso(when: datetime | None) -> str:
