@@ -17,7 +17,6 @@ import time
 import zipfile
 from pathlib import Path
 
-import indexer.processor
 from bench.common import (
     CrawlEnv,
     ShareFolder,
@@ -33,6 +32,7 @@ from bench.common import (
 from crawler.smb import SmbShare
 from crawler.walker import walk
 from demo.documents import write_docx
+from indexer.processor import FileProcessor
 
 TARGET = 50.0
 SIZES = {"small": 1_000, "full": 20_000}
@@ -131,7 +131,7 @@ def main() -> None:
         tika = count_tika_calls(env)  # before the pipeline is built with the extractor
         pipeline = env.pipeline(env.source(folder))
         reads = StageTimes()
-        with reads.patch(indexer.processor, "read_file", "read"):
+        with reads.patch(FileProcessor, "_read", "read"):  # one call per file read
             first, first_s = env.crawl(pipeline)
             print(f"first crawl: {first_s:.1f}s, {first.extracted:,} extracted")
             assert first.seen == count == first.extracted == tika.calls, first.as_dict()

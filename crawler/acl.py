@@ -1,7 +1,9 @@
 """Who may read a file, from its NT security descriptor (owner, group and DACL).
 
 Invariants:
-- Reading the descriptor needs only READ_CONTROL, never read access to the content.
+- `read_acl` needs only READ_CONTROL, never read access to the content. `open_with_acl` asks
+  for both on one open (a changed file's read then costs one CREATE, not two); a server that
+  refuses that open leaves the caller to try each alone, so neither depends on the other.
 - `allow_sids` / `deny_sids` count only ACEs that apply to the object itself (inherit-only
   ACEs on a folder are templates for its children) and that grant or deny reading.
 - Conditional (callback) ACEs are read conservatively: a conditional deny counts as a deny, a
@@ -24,22 +26,35 @@ from __future__ import annotations
 
 import functools
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from smbclient._io import SMBFileTransaction
 from smbprotocol.file_info import InfoType
-from smbprotocol.open import InfoAdditionalInformation, SMB2QueryInfoRequest, SMB2QueryInfoResponse
+from smbprotocol.open import (
+    FilePipePrinterAccessMask,
+    InfoAdditionalInformation,
+    SMB2QueryInfoRequest,
+    SMB2QueryInfoResponse,
+)
 from smbprotocol.security_descriptor import AccessMask
 
-from crawler.smb import SMB_ERRORS, SmbShare, SourceError
+from crawler.smb import SMB_ERRORS, AccessDenied, SmbShare, SourceError
 
 FILE_READ_DATA = 0x00000001
 GENERIC_ALL = 0x10000000
 GENERIC_READ = 0x80000000
 READ_MASK = FILE_READ_DATA | GENERIC_READ | GENERIC_ALL
 EVERYONE = "S-1-1-0"
+
+# What `smbclient.open_file(mode="rb")` asks for, plus READ_CONTROL for the descriptor.
+READ_WITH_CONTROL = (
+    FilePipePrinterAccessMask.FILE_READ_DATA
+    | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES
+    | FilePipePrinterAccessMask.FILE_READ_EA
+    | FilePipePrinterAccessMask.READ_CONTROL
+)
 
 _SECURITY_BUFFER_BYTES = 64 * 1024  # an ACL's size field is 16 bits, so a descriptor fits
 
@@ -99,12 +114,58 @@ class MalformedSecurityDescriptor(ValueError):
     or its container. Record the ACL as unreadable; the server or the data is at fault."""
 
 
+class ReadWithAclDenied(AccessDenied):
+    """The server refused to open a file for its content and its descriptor together. Either
+    alone may still be allowed (READ_CONTROL without the data, or the reverse): read them
+    with separate opens, `read_file` and `read_acl`."""
+
+
 def read_acl(share: SmbShare, rel_path: str) -> FileAcl:
     """The owner, group and DACL of a file or folder, in one compound round trip (CREATE with
     READ_CONTROL, QUERY_INFO for security, CLOSE). Raises `AccessDenied` when the server
     refuses READ_CONTROL, a plain `SourceError` when the reply is not a security descriptor
     (and other `SourceError`s as usual): record that, don't crash."""
     raw = share.raw_file(rel_path, desired_access=AccessMask.READ_CONTROL)
+    transaction = SMBFileTransaction(raw)
+    transaction += _security_query(raw)
+    try:
+        transaction.commit()  # puts the CREATE before and the CLOSE after, in one compound
+    except SMB_ERRORS as exc:
+        raise share.error(exc) from exc
+    return _descriptor(share, rel_path, transaction.results[0])
+
+
+def open_with_acl(share: SmbShare, rel_path: str) -> tuple[Any, FileAcl | SourceError]:
+    """Open a file for reading and take its ACL on that same handle, in one compound round
+    trip (CREATE with `READ_WITH_CONTROL`, QUERY_INFO for security): half the SMB messages of
+    `read_acl` plus a separate open, whose Python-side packing is most of a small file's cost.
+
+    Returns the open smbclient raw handle, which the caller reads and must close, and the ACL
+    or the `SourceError` that reading it gave (as `read_acl` would raise it). Raises
+    `ReadWithAclDenied` when the server refuses the open, and other `SourceError`s as usual."""
+    raw = share.raw_file(rel_path, desired_access=READ_WITH_CONTROL, file_only=True)
+    transaction = SMBFileTransaction(raw)
+    raw.open(transaction=transaction)  # our own CREATE first: the transaction adds no CLOSE
+    transaction += _security_query(raw)
+    try:
+        transaction.commit()
+    except SMB_ERRORS as exc:
+        error = share.error(exc)
+        if not raw.closed:
+            return raw, error  # opened, but the descriptor was refused
+        if isinstance(error, AccessDenied):
+            raise ReadWithAclDenied(str(error)) from exc
+        raise error from exc
+    try:
+        return raw, _descriptor(share, rel_path, transaction.results[1])
+    except SourceError as exc:
+        return raw, exc
+
+
+def _security_query(raw: Any) -> tuple[SMB2QueryInfoRequest, Callable[[Any], bytes]]:
+    """A QUERY_INFO for the owner, group and DACL of `raw`'s open, and the function that
+    receives its reply. Sent in a compound after the CREATE, it names that open by the
+    related-compound file id the handle holds until its CREATE is answered."""
     request = SMB2QueryInfoRequest()
     request["info_type"] = InfoType.SMB2_0_INFO_SECURITY
     request["output_buffer_length"] = _SECURITY_BUFFER_BYTES
@@ -116,14 +177,12 @@ def read_acl(share: SmbShare, rel_path: str) -> FileAcl:
         response.unpack(raw.fd.connection.receive(sent)["data"].get_value())
         return bytes(response["buffer"].get_value())
 
-    transaction = SMBFileTransaction(raw)
-    transaction += (request, receive)
+    return request, receive
+
+
+def _descriptor(share: SmbShare, rel_path: str, data: bytes) -> FileAcl:
     try:
-        transaction.commit()  # puts the CREATE before and the CLOSE after, in one compound
-    except SMB_ERRORS as exc:
-        raise share.error(exc) from exc
-    try:
-        return parse_security_descriptor(transaction.results[0])
+        return parse_security_descriptor(data)
     except MalformedSecurityDescriptor as exc:
         raise SourceError(f"malformed security descriptor on {share.unc(rel_path)}: {exc}") from exc
 

@@ -1,5 +1,6 @@
 """Reads a file from a share exactly once: hash, head, sniffed type and (optionally) a local
-copy, in flat memory whatever the file's size.
+copy, in flat memory whatever the file's size; with `read_file_and_acl`, its ACL on the same
+open.
 
 Invariants:
 - One pass over the network in `SmbShare.read_bytes` chunks (at least 1 MiB: smaller reads cost
@@ -35,7 +36,8 @@ from typing import Any, BinaryIO, cast
 import magic
 from smbprotocol.exceptions import EndOfFile, SMBException
 
-from crawler.smb import SMB_ERRORS, SmbShare
+from crawler.acl import FileAcl, open_with_acl
+from crawler.smb import SMB_ERRORS, SmbShare, SourceError
 
 HEAD_BYTES = 8 * 1024
 # READ requests kept in flight: 4 x 1 MiB measured best on loopback (deeper gained nothing).
@@ -56,13 +58,17 @@ class ReadResult:
 
 
 class FileTooLarge(Exception):
-    """The file is over the configured size limit and was not read: record it and move on."""
+    """The file is over the configured size limit and was not read: record it and move on.
+    `acl` is the file's ACL (or the error reading it) when it was taken on the same open."""
 
-    def __init__(self, path: str, size: int, max_bytes: int) -> None:
+    def __init__(
+        self, path: str, size: int, max_bytes: int, acl: FileAcl | SourceError | None = None
+    ) -> None:
         super().__init__(f"{path} is {size} bytes, over the {max_bytes}-byte limit; not read")
         self.path = path
         self.size = size
         self.max_bytes = max_bytes
+        self.acl = acl
 
 
 def read_file(
@@ -70,28 +76,49 @@ def read_file(
 ) -> ReadResult:
     """Stream `rel_path` once, hashing as it goes. Raises `FileTooLarge` before reading when
     the file is over `max_bytes`, and a `SourceError` subclass when the share fails."""
-    # Not a `with` block: on success the spool is handed to the caller, who closes it.
-    spool = (
-        tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
-        if keep_content
-        else None
-    )
+    return _read_open(share, share.open_read(rel_path), rel_path, max_bytes, keep_content)
+
+
+def read_file_and_acl(
+    share: SmbShare, rel_path: str, *, max_bytes: int, keep_content: bool = True
+) -> tuple[ReadResult, FileAcl | SourceError]:
+    """`read_file` and `read_acl` on one SMB open (see `crawler.acl.open_with_acl`): the
+    content and the ACL, or the `SourceError` reading the ACL gave. Raises `ReadWithAclDenied`
+    when the server refuses that open (either may still be readable alone), `FileTooLarge`
+    carrying the ACL, and other `SourceError`s as `read_file` does."""
+    handle, acl = open_with_acl(share, rel_path)
     try:
-        handle = share.open_read(rel_path)
+        return _read_open(share, handle, rel_path, max_bytes, keep_content), acl
+    except FileTooLarge as exc:
+        exc.acl = acl
+        raise
+
+
+def _read_open(
+    share: SmbShare, handle: BinaryIO, rel_path: str, max_bytes: int, keep_content: bool
+) -> ReadResult:
+    """Read an open handle from its start and close it, whatever happens."""
+    try:
+        size = handle.seek(0, io.SEEK_END)  # the size from the open's reply, no round trip
+        if size > max_bytes:
+            raise FileTooLarge(rel_path, size, max_bytes)
+        # Not a `with` block: on success the spool is handed to the caller, who closes it.
+        spool = (
+            tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
+            if keep_content
+            else None
+        )
         try:
-            size = handle.seek(0, io.SEEK_END)  # the size from the open's reply, no round trip
-            if size > max_bytes:
-                raise FileTooLarge(rel_path, size, max_bytes)
             sink = _ThreadedSink(spool) if size > share.read_bytes else _InlineSink(spool)
             digest, head, total = _stream(_chunks(share, handle, size), sink)
-        finally:
-            # Everything read is already hashed; a failed close changes nothing we report.
-            with suppress(*SMB_ERRORS):
-                handle.close()
-    except BaseException:
-        if spool is not None:
-            spool.close()
-        raise
+        except BaseException:
+            if spool is not None:
+                spool.close()
+            raise
+    finally:
+        # Everything read is already hashed; a failed close changes nothing we report.
+        with suppress(*SMB_ERRORS):
+            handle.close()
     if spool is not None:
         spool.seek(0)
     return ReadResult(

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, BinaryIO, cast
 
 import smbclient
-from smbclient._io import SMBRawIO
+from smbclient._io import SMBFileIO, SMBRawIO
 from smbclient._pool import get_smb_tree
 from smbprotocol.exceptions import (
     NoMoreFiles,
@@ -388,13 +388,15 @@ class SmbShare:
         entries.sort(key=lambda facts: facts.path)
         return DirectoryListing(file_id=own_id, entries=tuple(entries))
 
-    def raw_file(self, rel_path: str, *, desired_access: int) -> Any:
+    def raw_file(self, rel_path: str, *, desired_access: int, file_only: bool = False) -> Any:
         """An unopened smbclient raw handle on this share's pool, for compound requests built
         with `smbclient._io.SMBFileTransaction` (which opens and closes it in the same
-        round trip). Wrap failures with `error()`."""
+        round trip, unless the caller puts its own open first). With `file_only` the open
+        refuses a folder, as `open_read`'s does. Wrap failures with `error()`."""
         unc = self.unc(rel_path)
+        raw_class = SMBFileIO if file_only else SMBRawIO
         try:
-            return SMBRawIO(
+            return raw_class(
                 unc, mode="r", share_access="rwd", desired_access=desired_access, **self._kwargs
             )
         except SMB_ERRORS as exc:

@@ -1,9 +1,9 @@
 """Per-file work, shared by the in-process crawl and the Celery tasks.
 
 `FileProcessor.process` is idempotent: it reads a changed file once (hashing as it streams),
-captures its ACL, extracts it (or reuses the extraction of byte-identical content, or of the
-same file before a rename), writes the index documents by deterministic id and records the
-crawl state. Running it twice for the same file leaves the same result.
+captures its ACL on the same SMB open, extracts it (or reuses the extraction of byte-identical
+content, or of the same file before a rename), writes the index documents by deterministic id
+and records the crawl state. Running it twice for the same file leaves the same result.
 
 Extraction failure is data: the document is indexed with its status and reason. Only a Tika
 server that stays unreachable through every retry raises, because "Tika was down" says
@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.acl import read_acl
-from crawler.reader import FileTooLarge, read_file
+from crawler.acl import FileAcl, ReadWithAclDenied, read_acl
+from crawler.reader import FileTooLarge, ReadResult, read_file, read_file_and_acl
 from crawler.smb import AccessDenied, FileFacts, FileVanished, SmbShare, SourceError
 from foi_core.db import transaction
 from foi_core.models import FileState, stored_file_id
@@ -133,16 +133,18 @@ class FileProcessor:
         kind = "new" if previous is None or previous.deleted else "changed"
         crawled = datetime.now(UTC)
         try:
-            result = read_file(self.share, facts.path, max_bytes=self.max_file_bytes)
+            result, acl = self._read(facts.path)
         except FileTooLarge as exc:
-            return self._failure(facts, kind, Status.TOO_LARGE, str(exc), run_id, crawled, previous)
+            return self._failure(
+                facts, kind, Status.TOO_LARGE, str(exc), run_id, crawled, previous, exc.acl
+            )
         except AccessDenied as exc:
             return self._failure(
                 facts, kind, Status.ACCESS_DENIED, str(exc), run_id, crawled, previous
             )
         except FileVanished:
             return FileOutcome(facts.path, "vanished", "vanished")
-        record = self._record(facts, result.sha256, result.mime)
+        record = self._record(facts, result.sha256, result.mime, acl)
         if previous is not None and not previous.deleted and previous.sha256 != record.sha256:
             self.keeping.before_replace(previous.doc_id, previous.sha256, record.sha256)
         try:
@@ -177,6 +179,16 @@ class FileProcessor:
         self._save_state(facts, record.sha256, extraction.status, run_id)
         return FileOutcome(facts.path, kind, extraction.status, extracted=extracted)
 
+    def _read(self, path: str) -> tuple[ReadResult, FileAcl | SourceError | None]:
+        """The content and, on the same SMB open, the ACL (None: not read yet). A server that
+        refuses the one open for both gets the two separate opens instead, so what is recorded
+        never depends on it: a file with an unreadable ACL still has its content indexed, and
+        a file with unreadable content still has its ACL."""
+        try:
+            return read_file_and_acl(self.share, path, max_bytes=self.max_file_bytes)
+        except ReadWithAclDenied:
+            return read_file(self.share, path, max_bytes=self.max_file_bytes), None
+
     def _write(self, documents: list[dict[str, Any]]) -> None:
         self.keeping.annotate(documents)
         write_documents(self.es, self.names.write_alias, documents)
@@ -201,13 +213,20 @@ class FileProcessor:
                     raise
                 self.sleep(unavailable - 1)
 
-    def _record(self, facts: FileFacts, sha256: str, mime: str) -> FileRecord:
-        try:
-            acl = read_acl(self.share, facts.path)
+    def _record(
+        self, facts: FileFacts, sha256: str, mime: str, acl: FileAcl | SourceError | None = None
+    ) -> FileRecord:
+        """The file's index record; its ACL is read here unless the caller has it already."""
+        if acl is None:
+            try:
+                acl = read_acl(self.share, facts.path)
+            except SourceError as exc:
+                acl = exc
+        if isinstance(acl, FileAcl):
             owner, allow, deny, acl_status = acl.owner, acl.allow_sids, acl.deny_sids, "ok"
-        except SourceError as exc:
+        else:
             # Recorded, not fatal; the document then matches no front-office SID (safe side).
-            owner, allow, deny, acl_status = None, (), (), f"unreadable: {exc}"[:200]
+            owner, allow, deny, acl_status = None, (), (), f"unreadable: {acl}"[:200]
         return FileRecord(
             source=self.source,
             share=self.share.location.share,
@@ -291,7 +310,7 @@ class FileProcessor:
             # Only while that file still holds this content (it may have changed or moved since).
             if hit.get("found") and hit["_source"].get("sha256") == record.sha256:
                 return self._copy_extraction(hit["_source"], record, crawled, duplicate=True)
-        if record.size == 0:
+        if record.size == 0 or not self._recorded_elsewhere(record):
             return None
         found = self.es.search(
             index=self.names.read_alias,
@@ -310,6 +329,29 @@ class FileProcessor:
         if not found:
             return None
         return self._copy_extraction(found[0]["_source"], record, crawled, duplicate=True)
+
+    def _recorded_elsewhere(self, record: FileRecord) -> bool:
+        """Whether the crawl state holds this content for any other file (of any source): if
+        not, the index cannot hold a copy to reuse, so it is not searched (on a first crawl,
+        nearly every file). Uses the `file_states.sha256` index.
+
+        The state lags the index only where a file's documents are written and its state not
+        yet saved: for the moment between the two (a copy met then by another process), or
+        until the next crawl when a crawl or worker died in between. An index filled from
+        another database is not known here at all. Each costs at worst one extra extraction of
+        that content, and then the state knows it. A copy met by this process is found before
+        this, through `_known`. Deleted files count: the index keeps their documents, and the
+        search below has always reused them."""
+        with self.sessions() as session:
+            found = session.execute(
+                select(FileState.id)
+                .where(
+                    FileState.sha256 == record.sha256,
+                    or_(FileState.source_name != record.source, FileState.path != record.path),
+                )
+                .limit(1)
+            ).first()
+        return found is not None
 
     def _rename_source(self, facts: FileFacts) -> FileState | None:
         """A known file with this file id, size and mtime that is gone from its old path."""
@@ -388,9 +430,10 @@ class FileProcessor:
         run_id: int,
         crawled: datetime,
         previous: FileState | None,
+        acl: FileAcl | SourceError | None = None,
     ) -> FileOutcome:
         """Index the file's facts without content; what its earlier content held goes."""
-        document = file_document(self._record(facts, "", ""), status, reason, None, crawled)
+        document = file_document(self._record(facts, "", "", acl), status, reason, None, crawled)
         if previous is not None and not previous.deleted and previous.sha256:
             self.keeping.before_replace(previous.doc_id, previous.sha256, "")
         self._write([document])

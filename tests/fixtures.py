@@ -59,6 +59,11 @@ class ShareWorkspace:
         }
         smbclient.mkdir(ShareLocation(SERVER, samba.port, SHARE).unc(self.name), **self._kwargs)
 
+    @property
+    def smb_kwargs(self) -> dict[str, Any]:
+        """smbclient keyword arguments for set-up work on this workspace's own pool."""
+        return dict(self._kwargs)
+
     def source(self) -> SmbShare:
         """The crawler's view: a source rooted at this folder."""
         return SmbShare(self.location, self.samba.user, self.samba.password)

@@ -10,6 +10,7 @@ revisions smbprotocol does not know, and malformed descriptors the reference hal
 from __future__ import annotations
 
 import contextlib
+import re
 import struct
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -18,14 +19,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from smbprotocol.exceptions import SMBOSError
 from smbprotocol.security_descriptor import AceType, SDControl, SIDPacket, SMB2CreateSDBuffer
 
 import crawler.acl
 from crawler.acl import (
     GENERIC_ALL,
+    READ_WITH_CONTROL,
     Ace,
     FileAcl,
     MalformedSecurityDescriptor,
+    ReadWithAclDenied,
+    open_with_acl,
     parse_security_descriptor,
     read_acl,
 )
@@ -538,6 +543,82 @@ def test_a_malformed_reply_is_a_source_error_naming_the_path(
 
     with pytest.raises(SourceError, match=r"malformed security descriptor .*report\.pdf"):
         read_acl(share, "folder/report.pdf")
+
+
+class FakeOpen:
+    """A raw handle whose compound CREATE + QUERY_INFO answers as told: `created` says whether
+    the CREATE succeeds, `reply` is the QUERY_INFO's buffer or the NTSTATUS it fails with."""
+
+    def __init__(self, *, created: bool, reply: bytes | int) -> None:
+        self.created, self.reply = created, reply
+        self.closed = True
+        self.fd = SimpleNamespace(file_id=bytes(16))
+
+    def open(self, transaction: Any) -> None:
+        transaction.opened_first = True
+
+
+class FakeTransaction:
+    def __init__(self, raw: FakeOpen) -> None:
+        self.raw = raw
+        self.opened_first = False
+        self.results: tuple[Any, ...] = ()
+
+    def __iadd__(self, request: Any) -> FakeTransaction:
+        return self
+
+    def commit(self) -> None:
+        assert self.opened_first  # no CLOSE added: the handle stays open for the read
+        self.raw.closed = not self.raw.created
+        if not self.raw.created:
+            raise SMBOSError(0xC0000022, "\\\\fileserver\\dept\\report.pdf")
+        if isinstance(self.raw.reply, int):
+            raise SMBOSError(self.raw.reply, "\\\\fileserver\\dept\\report.pdf")
+        self.results = (None, self.raw.reply)
+
+
+def _open_with_acl(monkeypatch: pytest.MonkeyPatch, raw: FakeOpen) -> tuple[Any, Any]:
+    share = SmbShare(ShareLocation("fileserver", 445, "dept"), "crawler", "secret")
+    asked: list[tuple[int, bool]] = []
+
+    def raw_file(rel_path: str, desired_access: int, file_only: bool) -> FakeOpen:
+        asked.append((desired_access, file_only))
+        return raw
+
+    monkeypatch.setattr(share, "raw_file", raw_file)
+    monkeypatch.setattr(crawler.acl, "SMBFileTransaction", FakeTransaction)
+    opened = open_with_acl(share, "report.pdf")
+    assert asked == [(READ_WITH_CONTROL, True)]
+    return opened
+
+
+def test_one_open_gives_the_handle_and_its_acl(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = FakeOpen(created=True, reply=SAMBA_FILE)
+    handle, acl = _open_with_acl(monkeypatch, raw)
+    assert handle is raw and acl == parse_security_descriptor(SAMBA_FILE)
+
+
+def test_a_refused_open_asks_for_separate_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ReadWithAclDenied, match=r"access denied to .*report\.pdf"):
+        _open_with_acl(monkeypatch, FakeOpen(created=False, reply=SAMBA_FILE))
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (0xC0000022, r"^access denied to .*report\.pdf"),
+        (b"\x01\x00\x04\x80", r"^malformed security descriptor .*report\.pdf"),
+    ],
+    ids=["descriptor refused", "malformed"],
+)
+def test_an_unreadable_descriptor_still_leaves_the_file_open_to_read(
+    monkeypatch: pytest.MonkeyPatch, reply: bytes | int, error: str
+) -> None:
+    """What the processor records as `acl_status` "unreadable: ..." while it reads the file."""
+    raw = FakeOpen(created=True, reply=reply)
+    handle, acl = _open_with_acl(monkeypatch, raw)
+    assert handle is raw and not raw.closed
+    assert isinstance(acl, SourceError) and re.search(error, str(acl))
 
 
 # --- generated descriptors ----------------------------------------------------------------
