@@ -43,6 +43,7 @@ from crawler.walker import WalkProblem, walk
 from demo.documents import generate
 from foi_core.settings import Settings
 from indexer.processor import FileProcessor
+from indexer.reuse import ContentReuse
 
 TARGET = 0.9
 CORPUS = Path(os.environ.get("FOI_CORPUS_DIR", "/work/shared/corpus")) / "tika-testdocs"
@@ -155,7 +156,7 @@ def bench_set(
                     # runs only where that open is refused, and for renames and failures.
                     stages.patch(FileProcessor, "_read", "SMB open + ACL + read + hash + sniff"),
                     stages.patch(indexer.processor, "read_acl", "ACL query"),
-                    stages.patch(FileProcessor, "_recorded_elsewhere", "state: copy lookup"),
+                    stages.patch(ContentReuse, "_recorded_elsewhere", "state: copy lookup"),
                     stages.patch(env.runtime.extractor, "extract", "Tika"),
                     stages.patch(env.runtime.es, "search", "ES dedupe search"),
                     stages.patch(indexer.processor, "write_documents", "ES bulk write"),

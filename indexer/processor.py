@@ -13,7 +13,6 @@ nothing about the document.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.acl import FileAcl, ReadWithAclDenied, read_acl
@@ -30,14 +29,7 @@ from crawler.smb import AccessDenied, FileFacts, FileVanished, SmbShare, SourceE
 from foi_core.db import transaction
 from foi_core.models import FileState, stored_file_id
 from indexer.bulk import delete_documents, write_documents, write_partial
-from indexer.documents import (
-    INHERITED_FROM_CONTAINER,
-    FileRecord,
-    embedded_doc_id,
-    embedded_documents,
-    file_doc_id,
-    file_document,
-)
+from indexer.documents import FileRecord, embedded_documents, file_doc_id, file_document
 from indexer.extract import (
     Extraction,
     ParseInterrupted,
@@ -47,26 +39,8 @@ from indexer.extract import (
 )
 from indexer.keeping import NoRecordKeeping, RecordKeeping
 from indexer.lifecycle import IndexNames
+from indexer.reuse import ContentReuse
 
-# Fields an extraction contributes; copied when content is reused instead of re-extracted.
-EXTRACTED_FIELDS = (
-    "content",
-    "content_chars",
-    "title",
-    "authors",
-    "created",
-    "modified",
-    "page_count",
-    "language",
-    "email_from",
-    "email_to",
-    "email_cc",
-    "email_subject",
-    "email_date",
-    "mime_type",
-    "status",
-    "status_reason",
-)
 FAILED_STATUSES = frozenset(
     {
         Status.ENCRYPTED,
@@ -114,16 +88,10 @@ class FileProcessor:
     parse_attempts: int = 3
     sleep: Callable[[int], None] = _sleep_with_jitter
     keeping: RecordKeeping = field(default_factory=NoRecordKeeping)
-    # Content this process has indexed (sha256 -> doc id). Search is near-real-time, so a
-    # copy met seconds after its original would otherwise be extracted again.
-    _known: dict[str, str] = field(default_factory=dict, init=False, repr=False)
-    _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
-    _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    reuse: ContentReuse = field(init=False, repr=False)
 
-    def _hash_lock(self, sha256: str) -> threading.Lock:
-        """Serialises the workers holding the same content, so only one of them extracts."""
-        with self._guard:
-            return self._locks.setdefault(sha256, threading.Lock())
+    def __post_init__(self) -> None:
+        self.reuse = ContentReuse(self.es, self.names, self.sessions, self._write)
 
     def process(self, facts: FileFacts, run_id: int, previous: FileState | None) -> FileOutcome:
         if previous is None:
@@ -148,8 +116,8 @@ class FileProcessor:
         if previous is not None and not previous.deleted and previous.sha256 != record.sha256:
             self.keeping.before_replace(previous.doc_id, previous.sha256, record.sha256)
         try:
-            with self._hash_lock(record.sha256):
-                reused = self._reuse_by_hash(record, crawled)
+            with self.reuse.hash_lock(record.sha256):
+                reused = self.reuse.by_hash(record, crawled)
                 if reused is not None:
                     status, written = reused
                     if previous is not None:
@@ -172,7 +140,7 @@ class FileProcessor:
                         container["doc_id"], [doc["doc_id"] for doc in documents]
                     )
                 if facts.size > 0:
-                    self._known[record.sha256] = container["doc_id"]
+                    self.reuse.remember(record.sha256, container["doc_id"])
         finally:
             if result.spool is not None:
                 result.spool.close()
@@ -259,100 +227,6 @@ class FileProcessor:
         if stale:
             delete_documents(self.es, self.names.write_alias, stale)
 
-    def _copy_extraction(
-        self, original: dict[str, Any], record: FileRecord, crawled: datetime, duplicate: bool
-    ) -> tuple[str, list[str]]:
-        """Index `record` with `original`'s extraction, embedded children included. Returns
-        the status and the ids written (the file's own first)."""
-        doc = file_document(
-            record, original["status"], original.get("status_reason", ""), None, crawled
-        )
-        for key in EXTRACTED_FIELDS:
-            if key in original:
-                doc[key] = original[key]
-        if duplicate:
-            # A renamed duplicate keeps pointing at its original, not at its own old record.
-            doc["duplicate_of"] = original.get("duplicate_of") or original["doc_id"]
-        children = self.es.search(
-            index=self.names.read_alias,
-            size=10_000,
-            query={"term": {"root_id": original["doc_id"]}},
-        )["hits"]["hits"]
-        copies = [doc]
-        for hit in children:
-            child = dict(hit["_source"])
-            if child["doc_id"] == original["doc_id"]:
-                continue
-            child_path = child["embedded_path"]
-            parent = child_path.rsplit("/", 1)[0]
-            child.update(
-                {
-                    "doc_id": embedded_doc_id(doc["doc_id"], child_path),
-                    "container_id": embedded_doc_id(doc["doc_id"], parent)
-                    if parent
-                    else doc["doc_id"],
-                    "root_id": doc["doc_id"],
-                    "crawled": crawled.isoformat(),
-                    **{k: doc[k] for k in INHERITED_FROM_CONTAINER},
-                }
-            )
-            copies.append(child)
-        self._write(copies)
-        return str(original["status"]), [copy["doc_id"] for copy in copies]
-
-    def _reuse_by_hash(self, record: FileRecord, crawled: datetime) -> tuple[str, list[str]] | None:
-        """Extraction happens once per unique content: a byte-identical copy reuses it."""
-        known = self._known.get(record.sha256)
-        if known is not None and known != file_doc_id(record.source, record.path):
-            # Written moments ago by this process: make it and its children searchable.
-            self.es.indices.refresh(index=self.names.write_alias)
-            hit = self.es.options(ignore_status=404).get(index=self.names.read_alias, id=known)
-            # Only while that file still holds this content (it may have changed or moved since).
-            if hit.get("found") and hit["_source"].get("sha256") == record.sha256:
-                return self._copy_extraction(hit["_source"], record, crawled, duplicate=True)
-        if record.size == 0 or not self._recorded_elsewhere(record):
-            return None
-        found = self.es.search(
-            index=self.names.read_alias,
-            size=1,
-            query={
-                "bool": {
-                    "filter": [{"term": {"sha256": record.sha256}}, {"term": {"kind": "file"}}],
-                    "must_not": [
-                        {"term": {"doc_id": file_doc_id(record.source, record.path)}},
-                        {"exists": {"field": "duplicate_of"}},
-                    ],
-                }
-            },
-            sort=[{"crawled": "asc"}],
-        )["hits"]["hits"]
-        if not found:
-            return None
-        return self._copy_extraction(found[0]["_source"], record, crawled, duplicate=True)
-
-    def _recorded_elsewhere(self, record: FileRecord) -> bool:
-        """Whether the crawl state holds this content for any other file (of any source): if
-        not, the index cannot hold a copy to reuse, so it is not searched (on a first crawl,
-        nearly every file). Uses the `file_states.sha256` index.
-
-        The state lags the index only where a file's documents are written and its state not
-        yet saved: for the moment between the two (a copy met then by another process), or
-        until the next crawl when a crawl or worker died in between. An index filled from
-        another database is not known here at all. Each costs at worst one extra extraction of
-        that content, and then the state knows it. A copy met by this process is found before
-        this, through `_known`. Deleted files count: the index keeps their documents, and the
-        search below has always reused them."""
-        with self.sessions() as session:
-            found = session.execute(
-                select(FileState.id)
-                .where(
-                    FileState.sha256 == record.sha256,
-                    or_(FileState.source_name != record.source, FileState.path != record.path),
-                )
-                .limit(1)
-            ).first()
-        return found is not None
-
     def _rename_source(self, facts: FileFacts) -> FileState | None:
         """A known file with this file id, size and mtime that is gone from its old path."""
         if not facts.file_id:
@@ -386,7 +260,7 @@ class FileProcessor:
         crawled = datetime.now(UTC)
         original = self.es.get(index=self.names.read_alias, id=old.doc_id)["_source"]
         record = self._record(facts, old.sha256, original.get("mime_type", ""))
-        status, _ = self._copy_extraction(
+        status, _ = self.reuse.copy_extraction(
             original, record, crawled, duplicate="duplicate_of" in original
         )
         stale = self.es.search(
@@ -410,9 +284,7 @@ class FileProcessor:
                 self.names.write_alias,
                 ({"doc_id": hit["_id"], "duplicate_of": new_id} for hit in copies),
             )
-        with self._guard:
-            if self._known.get(old.sha256) == old.doc_id:
-                self._known[old.sha256] = new_id
+        self.reuse.moved(old.sha256, old.doc_id, new_id)
         self.keeping.moved(old.doc_id, new_id, facts.path)
         with transaction(self.sessions) as session:
             state = session.get_one(FileState, old.id)

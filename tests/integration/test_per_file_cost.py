@@ -232,7 +232,8 @@ def test_first_crawl_of_distinct_files_searches_the_index_for_no_copies(
     copies = {f"Copies/{n}/policy.txt": b"the one shared tortoise policy" for n in range(10)}
     workspace.write_files({**distinct, **copies})
     searches = DuplicateSearches(harness.es)
-    harness.pipeline.processor.es = cast(Elasticsearch, searches)
+    processor = harness.pipeline.processor
+    processor.es = processor.reuse.es = cast(Elasticsearch, searches)
 
     first = harness.crawl()
 
@@ -252,7 +253,8 @@ def test_first_crawl_of_distinct_files_searches_the_index_for_no_copies(
     workspace.write("Copies/late/policy.txt", b"the one shared tortoise policy")
     later = _harness(workspace, settings, es, index_prefix, sqlite_sessions)
     later_searches = DuplicateSearches(later.es)
-    later.pipeline.processor.es = cast(Elasticsearch, later_searches)
+    processor = later.pipeline.processor
+    processor.es = processor.reuse.es = cast(Elasticsearch, later_searches)
 
     second = later.crawl()
 
