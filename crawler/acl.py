@@ -24,6 +24,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import struct
 from collections.abc import Callable, Iterable
@@ -156,6 +157,11 @@ def open_with_acl(share: SmbShare, rel_path: str) -> tuple[Any, FileAcl | Source
         if isinstance(error, AccessDenied):
             raise ReadWithAclDenied(str(error)) from exc
         raise error from exc
+    except BaseException:
+        # Anything else (a bug, KeyboardInterrupt) must not leave the file open on the server.
+        with contextlib.suppress(*SMB_ERRORS):
+            raw.close()
+        raise
     try:
         return raw, _descriptor(share, rel_path, transaction.results[1])
     except SourceError as exc:

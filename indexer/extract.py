@@ -97,6 +97,10 @@ _MIN_SERVER_TIMEOUT_MS = 30_001
 # failing, not this document being unreadable.
 _PROCESS_FAILURE_MARKERS = ("OutOfMemoryError", "heap space")
 _ENCRYPTED_MARKERS = ("EncryptedDocumentException", "password", "Password", "encrypted")
+# A kept-alive connection the server had closed fails at once; a parser that dies on the
+# document fails only after working on it. Only the first kind is sent again (once), so a
+# document that kills the parser is not sent straight back to a restarting server.
+_STALE_DROP_SECONDS = 0.5
 # A body up to this size is read into memory and sent as bytes. Given a file, requests learns
 # its length from fileno(), which makes a SpooledTemporaryFile write itself to disk first (even
 # a 1 kB one); the crawler's spools hold up to 8 MiB in memory. Larger bodies stream from their
@@ -321,6 +325,7 @@ class TikaExtractor:
                     )
                 if (
                     reused
+                    and elapsed < _STALE_DROP_SECONDS
                     and not isinstance(exc, requests.exceptions.ChunkedEncodingError)
                     and (isinstance(body, bytes) or rewind_to is not None)
                 ):
