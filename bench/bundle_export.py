@@ -4,7 +4,7 @@ Generates N distinct text documents of mixed sizes (in every hundred: 80 of 50-1
 150 KiB-1 MiB and 3 of 1-2 MiB, about 450 MB for 2,000) in a share folder and crawls them with
 the product's own pipeline into a throwaway index and database (setup, timed but not measured).
 Two cases are then made: one collecting the first tenth of the documents, one collecting all of
-them, and each is exported (`cases.export.export_case`, as `foi cases export` does) after an
+them, and each is exported (`cases.export_jobs.export_case`, as `foi cases export` does) after an
 unmeasured warm-up export of a few documents. Measured per export: wall time, MB/s (bytes of
 originals exported ÷ seconds), CPU seconds of this process, the parts written, and peak RSS
 during the export: the kernel's high-water mark (VmHWM, reset just before the export) and a
@@ -52,7 +52,8 @@ from bench.common import (
 from bench.memory_bigfile import RssSampler, current_rss_mib
 from cases.bundle import METADATA_FILES
 from cases.collection import collect
-from cases.export import ExportSettings, export_case
+from cases.export import ExportSettings
+from cases.export_jobs import export_case
 from cases.service import create_case
 from foi_core.accounts import create_user
 from foi_core.db import transaction

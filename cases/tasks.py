@@ -12,7 +12,8 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
-from cases.export import STALE_AFTER, ExportSettings, purge_expired, run_queued
+from cases.export import ExportSettings, purge_expired
+from cases.export_jobs import STALE_AFTER, run_queued
 from cases.reminders import due_reminders, send_reminders
 from cases.service import working_calendar
 from cases.upkeep import reminder_cases

@@ -17,7 +17,8 @@ from cases.collection import (
     reclassify_case,
     run_scoping_search,
 )
-from cases.export import ExportSettings, ExportState, export_case, purge_expired, run_queued
+from cases.export import ExportSettings, purge_expired
+from cases.export_jobs import ExportState, export_case, run_queued
 from cases.relations import add_part
 from cases.reminders import MailError, due_reminders, send_reminders
 from cases.service import (
@@ -231,8 +232,10 @@ def cases_export(settings: Settings, reference: str, username: str) -> None:
         )
     except CaseError as exc:
         raise click.ClickException(str(exc)) from None
-    if export.status != ExportState.DONE:
+    if export.status == ExportState.FAILED:
         raise click.ClickException(f"bundle {export.name} failed: {export.error}")
+    if export.status != ExportState.DONE:  # another process claimed it first
+        raise click.ClickException(f"bundle {export.name} is {export.status} in another process")
     counts = export.counts
     click.echo(
         f"{export.directory}: {counts['included']} of {counts['documents']} documents, "

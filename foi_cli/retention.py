@@ -17,6 +17,7 @@ import click
 from sqlalchemy import func, select
 
 from foi_cli.runtime import Runtime
+from foi_core.mail import MailError
 from foi_core.models import (
     DisposalBatch,
     DisposalItem,
@@ -27,6 +28,7 @@ from foi_core.models import (
     User,
 )
 from foi_core.settings import Settings
+from retention.alerts import send_alerts
 from retention.classify import current_schedule, reclassify, report, save_schedule
 from retention.disposal import DisposalError, approve, build_batch, exclude, execute
 from retention.holds import (
@@ -179,6 +181,22 @@ def holds_preserve(settings: Settings) -> None:
         ).scalar_one()
     if open_tasks:
         raise SystemExit(1)
+
+
+@holds_group.command("alert")
+@click.pass_obj
+def holds_alert(settings: Settings) -> None:
+    """E-mail records managers about held files that could not be preserved (each failure
+    once; needs FOI_SMTP_URL and records managers with an e-mail address)."""
+    if not settings.smtp_url:
+        raise click.ClickException("FOI_SMTP_URL is not set: there is no mail server to send to")
+    try:
+        mailed = send_alerts(
+            Runtime(settings).records, settings.smtp_url, settings.mail_from, settings.organisation
+        )
+    except MailError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{mailed} preservation failures mailed to records managers")
 
 
 @click.group("retention")

@@ -100,7 +100,7 @@ def worker_command(
         logging.getLogger(name).setLevel(logging.WARNING)
     processors = WorkerProcessors(settings)
     app = build_celery_app(settings, processors)
-    register_retention_tasks(app, processors.records)
+    register_retention_tasks(app, settings, processors.records)
     register_case_tasks(app, settings, processors.records)
     argv = [
         "worker",
@@ -121,13 +121,13 @@ def worker_command(
 @click.option("--loglevel", default="INFO", show_default=True)
 @click.pass_obj
 def beat_command(settings: Settings, loglevel: str) -> None:
-    """Run the scheduler of the periodic jobs (daily disposal batch, preservation retries,
-    deadline reminders, purge of expired bundles).
+    """Run the scheduler of the periodic jobs (daily disposal batch, preservation retries and
+    failure alerts, deadline reminders, purge of expired bundles, bundles left queued).
     Run exactly one per deployment; `foi worker` processes run the jobs."""
     if not settings.broker_url:
         raise click.ClickException("FOI_BROKER_URL is not set: there is no queue to send to")
     app = build_celery_app(settings)
-    register_retention_tasks(app, WorkerProcessors(settings).records)
+    register_retention_tasks(app, settings, WorkerProcessors(settings).records)
     register_case_tasks(app, settings, WorkerProcessors(settings).records)
     schedule_file = settings.state_dir / "celerybeat-schedule"
     settings.state_dir.mkdir(parents=True, exist_ok=True)

@@ -16,11 +16,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -288,6 +290,8 @@ class PreservationTask(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The error last mailed to records managers (retention.alerts); None: never mailed.
+    alerted_error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class SourceChange(Base):
@@ -471,6 +475,16 @@ class ScopingSearch(Base):
 
 class CaseExport(Base):
     __tablename__ = "case_exports"
+    # One bundle of a case queued or running at a time (cases.export_jobs).
+    __table_args__ = (
+        Index(
+            "uq_case_exports_pending",
+            "case_id",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

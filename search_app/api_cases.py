@@ -24,7 +24,8 @@ from cases.collection import (
     reclassify_case,
     run_scoping_search,
 )
-from cases.export import ExportSettings, request_export
+from cases.export import ExportSettings
+from cases.export_jobs import request_export
 from cases.service import OPEN_STATUSES, CaseError, create_case, transition
 from cases.statistics import statistics_csv
 from foi_core.audit import record

@@ -23,7 +23,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
-from cases.export import Exporter, ExportSettings
+from cases.export import ExportSettings
+from cases.export_jobs import Exporter
 from crawler.shares import ShareProvider
 from foi_core.clients import build_elasticsearch
 from foi_core.db import build_engine, session_factory
@@ -103,6 +104,9 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
         approvals_needed=settings.disposal_approvals,
         organisation=settings.organisation,
     )
+    exporter = Exporter(records, ExportSettings.from_settings(settings))
+    # Bundles asked for before a restart are written now (each once, whoever claims it first).
+    exporter.resume()
     app.extensions[auth.SERVICES_KEY] = AppServices(
         settings=settings,
         engine=engine,
@@ -112,7 +116,7 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
         shares=shares,
         records=records,
         preserver=Preserver(records),
-        exporter=Exporter(records, ExportSettings.from_settings(settings)),
+        exporter=exporter,
     )
     # Order matters: the sign-in check runs before the CSRF check, so an anonymous request is
     # sent to sign in rather than told its (absent) form token is wrong.

@@ -17,7 +17,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask.typing import ResponseReturnValue
 
 from cases.collection import collect, collect_search, remove, run_scoping_search
-from cases.export import ExportSettings, ExportState, export_file, request_export
+from cases.export import ExportSettings, export_file
+from cases.export_jobs import ExportState, request_export
 from cases.service import CaseError
 from foi_core.audit import record
 from foi_core.db import transaction

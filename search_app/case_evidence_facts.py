@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.bundle import METADATA_FILES
-from cases.export import ExportState
+from cases.export_jobs import ExportState
 from foi_core.models import CaseDocument, CaseExport, ScopingSearch
 from indexer.facets import STATUS_LABELS
 from indexer.queries import Principal, base_query

@@ -255,7 +255,7 @@ CASES_PATHS: dict[str, Any] = {
             "parameters": [_REFERENCE],
             "responses": {
                 "202": _json(_EXPORT, "The bundle, queued"),
-                **_errors(400, 401, 403, 404, 503),
+                **_errors(400, 401, 403, 404),
             },
         },
     },

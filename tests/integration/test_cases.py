@@ -8,15 +8,19 @@ import datetime as dt
 import hashlib
 import io
 import json
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from cases import export_jobs
 from cases.collection import (
     adequacy_statement,
     collect,
@@ -25,12 +29,11 @@ from cases.collection import (
     remove,
     run_scoping_search,
 )
-from cases.export import (
+from cases.export import ExportSettings, purge_expired
+from cases.export_jobs import (
     STALE_AFTER,
-    ExportSettings,
     ExportState,
     export_case,
-    purge_expired,
     request_export,
     run_export,
     run_queued,
@@ -47,6 +50,7 @@ from foi_core.settings import Settings
 from retention.classify import save_schedule
 from retention.holds import holds_by_root
 from retention.schedule import Period
+from search_app import create_app
 from tests.fixtures import ShareWorkspace
 from tests.mail import Inbox, free_port
 from tests.records import RecordsBed
@@ -319,6 +323,76 @@ def test_bundles_are_queued_written_once_and_failures_are_recorded(
         ("case_export_requested", "ok"),
         ("case_export", "ok"),
     ]
+
+
+def test_a_long_export_keeps_beating_and_a_swept_one_keeps_no_files(
+    bed: RecordsBed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = bed.records
+    case = _new_case(bed)
+    collect(records, case.id, [bed.doc_id(p) for p in list(FILES)[:2]], actor="olive")
+    settings = ExportSettings(tmp_path / "exports", keep_days=30, part_bytes=2 * 1024**3)
+    monkeypatch.setattr(export_jobs, "HEARTBEAT_SECONDS", 0.05)
+    real_write = export_jobs.write_case_bundle
+
+    def heartbeat(export_id: int) -> dt.datetime | None:
+        with bed.runtime.sessions() as session:
+            return session.get_one(CaseExport, export_id).heartbeat_at
+
+    def slow_document(*args: Any, **kwargs: Any) -> Any:
+        # One original that takes a long time to read: the timer must beat meanwhile.
+        export = args[2]
+        first = heartbeat(export.id)
+        deadline = time.monotonic() + 10
+        while heartbeat(export.id) == first:
+            assert time.monotonic() < deadline, "no heartbeat while a document was read"
+            time.sleep(0.02)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(export_jobs, "write_case_bundle", slow_document)
+    queued = request_export(records, settings, case.id, actor="olive")
+    assert run_export(records, settings, queued.id).status == ExportState.DONE
+
+    # A writer that finishes after a sweep failed its export leaves no files behind.
+    def swept_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        result = real_write(*args, **kwargs)
+        later = dt.datetime.now(dt.UTC) + STALE_AFTER + dt.timedelta(minutes=1)
+        monkeypatch.setattr(export_jobs, "HEARTBEAT_SECONDS", 3600)
+        assert sweep_interrupted(records, now=later) == 1
+        return result
+
+    monkeypatch.setattr(export_jobs, "write_case_bundle", swept_meanwhile)
+    late = request_export(records, settings, case.id, actor="olive")
+    finished = run_export(records, settings, late.id)
+    assert finished.status == ExportState.FAILED and "interrupted" in (finished.error or "")
+    assert not Path(late.directory).exists()
+
+    # The database itself refuses a second pending export of a case.
+    monkeypatch.setattr(export_jobs, "write_case_bundle", real_write)
+    pending = request_export(records, settings, case.id, actor="olive")
+    with pytest.raises(IntegrityError), transaction(bed.runtime.sessions) as session:
+        session.add(
+            CaseExport(
+                case_id=case.id,
+                name="racing",
+                directory=str(tmp_path / "racing"),
+                exported_by="olive",
+                expires_at=dt.datetime.now(dt.UTC),
+                status=ExportState.QUEUED,
+            )
+        )
+    # A web app starting up writes what was left queued.
+    app = create_app(bed.settings)
+    deadline = time.monotonic() + 60
+    while _status(bed, pending.id) != ExportState.DONE:
+        assert time.monotonic() < deadline, "the queued export was not resumed"
+        time.sleep(0.1)
+    assert app is not None
+
+
+def _status(bed: RecordsBed, export_id: int) -> str:
+    with bed.runtime.sessions() as session:
+        return session.get_one(CaseExport, export_id).status
 
 
 def _export_env(bed: RecordsBed, tmp_path: Path) -> dict[str, str]:

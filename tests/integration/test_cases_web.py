@@ -21,7 +21,8 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from cases.collection import collect
-from cases.export import ExportSettings, request_export
+from cases.export import ExportSettings
+from cases.export_jobs import request_export
 from devstack.stack import LocalStack
 from foi_core.accounts import create_user
 from foi_core.db import transaction

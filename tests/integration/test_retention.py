@@ -290,7 +290,7 @@ def test_periodic_jobs_run_on_celery_workers(
     app = build_celery_app(settings)
     try:
         preserved = app.send_task(PRESERVE, queue=settings.task_queue).get(timeout=120)
-        assert preserved == {"preserved": 1, "failed": 0}
+        assert preserved == {"preserved": 1, "failed": 0, "alerted": 0}
         batch_id = app.send_task(BUILD_BATCH, queue=settings.task_queue).get(timeout=120)
         with bed.runtime.sessions() as session:
             batch = session.get_one(DisposalBatch, batch_id)

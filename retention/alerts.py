@@ -1,0 +1,160 @@
+"""E-mail to records managers when a held file could not be copied into the preservation store.
+
+Why: until its copy is made, a held file can still be changed or deleted at source, and losing
+held information once a request has been made is what s.77 FOIA is about. Failures are shown on
+the hold and document pages and retried every 15 minutes, but nobody may be looking; this tells
+the people who can act (fix the share's permissions, free space in the store).
+
+Invariants:
+- A failure is mailed once: the error mailed is kept on the task (`alerted_error`), so a failure
+  that persists is not mailed again until its error changes, and one that is fixed and fails
+  again for the same reason is not news either.
+- Nothing is marked mailed unless the relay accepted a message to every records manager with an
+  address: a relay that is down means the next run tries again.
+- With no records manager address configured, nothing is marked mailed and a warning is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from foi_core import audit
+from foi_core.db import transaction
+from foi_core.mail import send_mail
+from foi_core.models import HeldDocument, Hold, PreservationStatus, PreservationTask, Role, User
+from retention.context import Records
+
+log = logging.getLogger(__name__)
+
+# One message lists at most this many files (the hold pages list them all).
+MAX_LISTED = 50
+
+
+@dataclass(frozen=True)
+class Alert:
+    to: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    task_id: int
+    source: str
+    path: str
+    error: str
+    attempts: int
+    holds: tuple[str, ...]
+
+
+def unalerted(session: Session) -> list[Failure]:
+    """Failed copies whose current error has not been mailed, oldest first."""
+    tasks = (
+        session.execute(
+            select(PreservationTask)
+            .where(
+                PreservationTask.status == PreservationStatus.FAILED,
+                or_(
+                    PreservationTask.alerted_error.is_(None),
+                    PreservationTask.alerted_error != PreservationTask.error,
+                ),
+            )
+            .order_by(PreservationTask.id)
+        )
+        .scalars()
+        .all()
+    )
+    holds = _hold_names(session, [t.root_id for t in tasks])
+    return [
+        Failure(t.id, t.source_name, t.path, t.error, t.attempts, holds.get(t.root_id, ()))
+        for t in tasks
+    ]
+
+
+def compose(
+    failures: Sequence[Failure], recipients: Sequence[str], organisation: str
+) -> list[Alert]:
+    """The same message to each records manager. Pure."""
+    count = len(failures)
+    files = "1 held file" if count == 1 else f"{count:,} held files"
+    subject = f"Action needed: {files} could not be preserved"
+    lines = [
+        f"The FOI records service{' of ' + organisation if organisation else ''} could not copy "
+        f"{files} into the preservation store.",
+        "",
+        "Until a file is copied, a change or deletion at source could lose held information. "
+        "The service retries every 15 minutes; the hold pages show each file's state.",
+        "",
+    ]
+    for failure in failures[:MAX_LISTED]:
+        lines.append(f"- {failure.source}: {' '.join(failure.path.split())}")
+        lines.append(f"  Error: {' '.join(failure.error.split())}")
+        if failure.holds:
+            lines.append(f"  Holds: {', '.join(failure.holds)}")
+        lines.append(f"  Attempts so far: {failure.attempts}")
+    if count > MAX_LISTED:
+        lines.append(f"... and {count - MAX_LISTED:,} more (see the hold pages).")
+    lines += [
+        "",
+        "Usual causes: the service account cannot read the file (check the share's "
+        "permissions), or the preservation store is full (FOI_PRESERVATION_DIR).",
+    ]
+    body = "\n".join(lines) + "\n"
+    return [Alert(to, subject, body) for to in recipients]
+
+
+def send_alerts(records: Records, smtp_url: str, mail_from: str, organisation: str = "") -> int:
+    """Mail every unmailed failure to every active records manager with an address; returns
+    how many failures were mailed. Raises `foi_core.mail.MailError` when the relay fails
+    (nothing is then marked mailed)."""
+    with records.sessions() as session:
+        failures = unalerted(session)
+        recipients = list(
+            session.execute(
+                select(User.email).where(
+                    User.role == Role.RECORDS_MANAGER, User.active.is_(True), User.email != ""
+                )
+            ).scalars()
+        )
+    if not failures:
+        return 0
+    if not recipients:
+        log.warning(
+            "%d preservation failures not mailed: no records manager has an e-mail address",
+            len(failures),
+        )
+        return 0
+    send_mail(compose(failures, recipients, organisation), smtp_url, mail_from)
+    with transaction(records.sessions) as session:
+        for failure in failures:
+            task = session.get_one(PreservationTask, failure.task_id)
+            task.alerted_error = failure.error
+        audit.record(
+            session,
+            actor="system",
+            action="preservation_alert",
+            target="preservation",
+            details={"failures": len(failures), "recipients": recipients},
+        )
+    return len(failures)
+
+
+def _hold_names(session: Session, root_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    names: dict[str, list[str]] = defaultdict(list)
+    if not root_ids:
+        return {}
+    rows = session.execute(
+        select(HeldDocument.root_id, Hold.name)
+        .join(Hold, Hold.id == HeldDocument.hold_id)
+        .where(HeldDocument.root_id.in_(list(dict.fromkeys(root_ids))), Hold.released_at.is_(None))
+        .order_by(Hold.id)
+    ).all()
+    for root_id, name in rows:
+        names[root_id].append(name)
+    return {root: tuple(found) for root, found in names.items()}
