@@ -51,19 +51,40 @@ def _positive_fuzzy(node: Node) -> Iterator[Fuzzy]:
     # Not: excluded words are not in the hits.
 
 
-def max_edits(word: Fuzzy) -> int:
+def max_edits(word: Fuzzy, term: str | None = None) -> int:
+    """The edits the fuzzy query allows for `term` (the word as analysed; the typed word when
+    not known). AUTO counts the analysed term's length, as Elasticsearch does: "running~" is
+    the term "run", so one edit, not two."""
     if word.fuzziness in ("1", "2"):
         return int(word.fuzziness)
-    length = len(word.text)
+    length = len(word.text if term is None else term)
     if length >= _AUTO_TWO_EDITS_FROM:
         return 2
     return 1 if length >= _AUTO_ONE_EDIT_FROM else 0
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance counting a swap of two neighbours as one edit (optimal string
+    alignment), as Lucene's fuzzy query does with transpositions on."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, start=1):
+            cost = 0 if char_a == char_b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def suggest_body(words: list[Fuzzy]) -> dict[str, Any]:
     """One term suggester per fuzzy word and field, named `w<i>:<field>`."""
     body: dict[str, Any] = {}
     for i, word in enumerate(words):
+        # Analysis only shortens a word (stemming), so the typed length bounds the edits; the
+        # answers are then cut to what the analysed term allows (`read_expansions`).
         edits = max_edits(word)
         if edits == 0:
             continue  # nothing to expand: the word highlights itself
@@ -98,9 +119,12 @@ def read_expansions(
                 continue
             terms: dict[str, None] = {}
             for entry in entries:
-                terms[str(entry["text"])] = None
+                term = str(entry["text"])
+                allowed = max_edits(word, term)
+                terms[term] = None
                 for option in entry.get("options", ()):
-                    terms[str(option["text"])] = None
+                    if edit_distance(term, str(option["text"])) <= allowed:
+                        terms[str(option["text"])] = None
             per_field[field] = tuple(terms)
         if per_field:
             expanded[word] = per_field

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from indexer.highlights import (
     FUZZY_HIGHLIGHT_FIELDS,
+    edit_distance,
     fuzzy_words,
     max_edits,
     read_expansions,
@@ -71,3 +72,32 @@ def test_a_word_with_nothing_in_the_index_highlights_nothing() -> None:
     word = Fuzzy("zzzz", "AUTO")
     expanded = read_expansions([word], {f"w0:{f}": [] for f in FUZZY_HIGHLIGHT_FIELDS})
     assert compile_query(word, expanded=expanded) == {"match_none": {}}
+
+
+def test_edits_count_the_analysed_term_and_cut_the_suggestions() -> None:
+    word = Fuzzy("running", "AUTO")  # analysed to "run": one edit, not two
+    assert max_edits(word) == 2 and max_edits(word, "run") == 1
+    suggest = {
+        "w0:content": [
+            {
+                "text": "run",
+                "options": [
+                    {"text": "rum"},
+                    {"text": "ran"},
+                    {"text": "rube"},
+                    {"text": "urn"},
+                    {"text": "rust"},
+                ],
+            }
+        ],
+    }
+    expanded = read_expansions([word], suggest)
+    # "rube" is two edits from "run"; "urn" is a swap (one edit); "rust" two.
+    assert expanded[word]["content"] == ("run", "rum", "ran", "urn")
+
+
+def test_edit_distance_counts_a_swap_as_one_edit() -> None:
+    assert edit_distance("recieve", "receive") == 1
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("", "abc") == 3 and edit_distance("abc", "abc") == 0
+    assert edit_distance("ca", "abc") == 3  # optimal string alignment, not full Damerau
