@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import itertools
 import json
 import math
 import re
@@ -34,15 +32,15 @@ from indexer.facets import (
     read_facets,
     sample_probability,
 )
+from indexer.folding import copy_groups_body, foldable, read_copy_groups
 from indexer.highlights import highlight_query
+from indexer.multisearch import side_by_side
 from indexer.querydsl import TEXT_FIELDS, compile_query
 from indexer.querylang import parse
 
 # Fields free text reaches. Users never name arbitrary fields (see indexer.querylang).
 SEARCH_FIELDS = TEXT_FIELDS
 HIGHLIGHT_FIELDS = ("content", "content.exact", "title", "email_subject")
-# Empty files all share this hash without being copies of one another.
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 # Folding copies may skip results; a page stops looking after this many fetches.
 MAX_FOLD_FETCHES = 5
 _MAX_CURSOR_CHARS = 600
@@ -300,17 +298,17 @@ def search(
         raw_hits = response["hits"]["hits"]
         # The copy counts and the facet counts each need only this response: ask for both at
         # once, so Elasticsearch works on them side by side.
-        copies = _copy_groups_body(body, raw_hits, sort) if fold_copies else None
+        copies = copy_groups_body(body, raw_hits, sort_clauses(sort)) if fold_copies else None
         counts = None
         if first is None:
             first = response
             body["track_total_hits"] = False
             total = int(first["hits"]["total"]["value"])
             counts = facet_body(body["query"], selection, total) if facets else None
-        copies_answer, counts_answer = _side_by_side(es, alias, copies, counts)
+        copies_answer, counts_answer = side_by_side(es, alias, copies, counts)
         if counts_answer is not None:
             counted = read_facets(counts_answer["aggregations"], selection)
-        groups = _read_copy_groups(copies_answer) if copies_answer is not None else {}
+        groups = read_copy_groups(copies_answer) if copies_answer is not None else {}
         for raw in raw_hits:
             resume = raw["sort"]
             hit = _hit(raw, groups, fold_copies)
@@ -352,78 +350,9 @@ def _cursor_back(
     return PageCursor(sort, edge.sort, before=not backwards)
 
 
-def _foldable(source: Mapping[str, Any]) -> str:
-    """The hash a file shares with its identical copies, or "" when it has none to share."""
-    sha = source.get("sha256") or ""
-    if source.get("kind") != "file" or not isinstance(sha, str) or sha == EMPTY_SHA256:
-        return ""
-    return sha
-
-
-def _side_by_side(
-    es: Elasticsearch, alias: str, *bodies: dict[str, Any] | None
-) -> list[Mapping[str, Any] | None]:
-    """The answers to `bodies` (None for None), run in one multi-search when there are two.
-    A request that fails there is run again on its own, so it raises as any search does."""
-    wanted = [b for b in bodies if b is not None]
-    answers: list[Mapping[str, Any] | None] = []
-    if len(wanted) > 1:
-        header: dict[str, Any] = {"index": alias}
-        searches = [part for b in wanted for part in (header, b)]
-        answers = list(es.msearch(searches=searches)["responses"])
-    found = iter(
-        [
-            a if a is not None and "error" not in a else es.search(index=alias, **b).body
-            for a, b in itertools.zip_longest(answers, wanted)
-        ]
-    )
-    return [next(found) if b is not None else None for b in bodies]
-
-
-def _copy_groups_body(
-    body: Mapping[str, Any], raw_hits: Sequence[Any], sort: Sort
-) -> dict[str, Any] | None:
-    """The request counting, for each hash among `raw_hits`, how many documents match and
-    which is first in page order, inside the same ACL-trimmed query and facet choices as the
-    page. None when no hit can have copies."""
-    hashes = sorted({sha for raw in raw_hits if (sha := _foldable(raw["_source"]))})
-    if not hashes:
-        return None
-    query = body["query"]["bool"]
-    narrowed = [body["post_filter"]] if "post_filter" in body else []
-    filters = [
-        *query["filter"],
-        *narrowed,
-        {"term": {"kind": "file"}},
-        {"terms": {"sha256": hashes}},
-    ]
-    return {
-        "size": 0,
-        "track_total_hits": False,
-        "query": {"bool": {**query, "filter": filters}},
-        "aggs": {
-            "copies": {
-                "terms": {"field": "sha256", "include": hashes, "size": len(hashes)},
-                "aggs": {
-                    "first": {"top_hits": {"size": 1, "sort": sort_clauses(sort), "_source": False}}
-                },
-            }
-        },
-    }
-
-
-def _read_copy_groups(response: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
-    """hash -> (the first matching document's id, how many match)."""
-    groups: dict[str, tuple[str, int]] = {}
-    for bucket in response["aggregations"]["copies"]["buckets"]:
-        [top] = bucket["first"]["hits"]["hits"]
-        groups[str(bucket["key"])] = (str(top["_id"]), int(bucket["doc_count"]))
-    return groups
-
-
 def _hit(raw: Mapping[str, Any], groups: Mapping[str, tuple[str, int]], fold: bool) -> Hit | None:
     copies = 1
-    if fold and (sha := _foldable(raw["_source"])) and sha in groups:
+    if fold and (sha := foldable(raw["_source"])) and sha in groups:
         first_id, copies = groups[sha]
         if first_id != raw["_id"]:
             return None  # a later copy: its first copy stands for it

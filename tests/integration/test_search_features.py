@@ -31,13 +31,14 @@ from foi_core.models import AuditEvent, Role
 from foi_core.settings import Settings
 from foi_core.tokens import create_token
 from indexer import facets as facets_module
-from indexer import queries as queries_module
 from indexer.bulk import write_documents
 from indexer.documents import FileRecord, embedded_documents, file_document
 from indexer.extract import Extraction, Part, Status
 from indexer.facets import Facets, FacetSelection
+from indexer.folding import EMPTY_SHA256
 from indexer.lifecycle import IndexNames, drop_all, ensure_index
-from indexer.queries import EMPTY_SHA256, Principal, SearchResult, Sort, search, search_body
+from indexer.multisearch import side_by_side
+from indexer.queries import Principal, SearchResult, Sort, search, search_body
 from search_app import create_app
 from search_app import search as search_view
 
@@ -453,14 +454,14 @@ def test_requests_run_side_by_side_answer_as_alone_and_fail_as_alone(
     alias = names.read_alias
     counts = {"size": 0, "aggs": {"types": {"terms": {"field": "extension"}}}}
     pdfs = {"size": 0, "query": {"term": {"extension": "pdf"}}}
-    together = queries_module._side_by_side(es, alias, counts, None, pdfs)
+    together = side_by_side(es, alias, counts, None, pdfs)
     assert together[1] is None
     assert together[0] is not None and together[2] is not None
     assert together[0]["aggregations"] == es.search(index=alias, **counts)["aggregations"]
     assert together[2]["hits"]["total"] == es.search(index=alias, **pdfs)["hits"]["total"]
     broken = {"size": 0, "query": {"range": {"modified": {"gte": "not a date"}}}}
     with pytest.raises(BadRequestError):
-        queries_module._side_by_side(es, alias, counts, broken)
+        side_by_side(es, alias, counts, broken)
 
 
 def test_year_and_duplicate_and_status_choices(es: Elasticsearch, names: IndexNames) -> None:
