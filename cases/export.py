@@ -207,7 +207,9 @@ def purge_expired(records: Records, *, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     purged = 0
     with transaction(records.sessions) as session:
-        for export in session.execute(select(CaseExport)).scalars():
+        # A bundle still being written is never purged, whatever its request-time expiry says.
+        finished = CaseExport.status.not_in(("queued", "running"))
+        for export in session.execute(select(CaseExport).where(finished)).scalars():
             expires = export.expires_at
             if expires.tzinfo is None:
                 expires = expires.replace(tzinfo=UTC)

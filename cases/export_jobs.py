@@ -111,7 +111,8 @@ def request_export(
         # Another request queued one between our check and our insert (the unique index).
         with records.sessions() as session:
             pending = _pending_name(session, case_id)
-        raise CaseError(f"bundle {pending or ''} of this case is still being prepared") from None
+        which = f"bundle {pending}" if pending else "another bundle"
+        raise CaseError(f"{which} of this case is still being prepared") from None
 
 
 def run_export(records: Records, settings: ExportSettings, export_id: int) -> CaseExport:
@@ -119,16 +120,24 @@ def run_export(records: Records, settings: ExportSettings, export_id: int) -> Ca
     reason, audited) and the files this run created are removed."""
     with transaction(records.sessions) as session:
         # Taking the row from queued to running is the claim: a second runner finds it taken.
-        claimed = _move(session, export_id, (ExportState.QUEUED,), status=ExportState.RUNNING)
+        # The claim is also its first heartbeat: a row queued long ago must not look silent.
+        claimed = _move(
+            session,
+            export_id,
+            (ExportState.QUEUED,),
+            status=ExportState.RUNNING,
+            heartbeat_at=datetime.now(UTC),
+        )
         export = session.get(CaseExport, export_id)
         if export is None:
             raise CaseError(f"there is no export {export_id}")
+        if not claimed:
+            session.expunge(export)
+            return export
         case = session.get(Case, export.case_id)
         assert case is not None  # exports are never deleted, nor their cases
         rows = collected(session, case.id)
         session.expunge_all()
-    if not claimed:
-        return export
     directory = Path(export.directory)
     progress = _Progress(records, export_id)
     created = False
@@ -139,7 +148,7 @@ def run_export(records: Records, settings: ExportSettings, export_id: int) -> Ca
             result = write_case_bundle(records, settings, export, case, rows, progress.track)
     except Exception as exc:  # recorded on the export: a failed bundle must never pass silently
         log.exception("bundle %s failed", export.name)
-        return _fail(records, export_id, _reason(exc), remove=directory if created else None)
+        return _fail(records, export_id, _reason(exc), remove=directory if created else None)[0]
     counts = {
         "documents": len(rows),
         "included": result.included,
@@ -200,17 +209,14 @@ def sweep_interrupted(records: Records, *, now: datetime | None = None) -> int:
     swept = 0
     for export_id, heartbeat, directory in stale:
         # Only if no heartbeat came in since we looked (the update names the one we saw).
-        if (
-            _fail(
-                records,
-                export_id,
-                "interrupted: the process writing it stopped",
-                remove=Path(directory),
-                heartbeat=heartbeat,
-            ).status
-            == ExportState.FAILED
-        ):
-            swept += 1
+        _, failed = _fail(
+            records,
+            export_id,
+            "interrupted: the process writing it stopped",
+            remove=Path(directory),
+            heartbeat=heartbeat,
+        )
+        swept += failed
     return swept
 
 
@@ -340,9 +346,10 @@ def _fail(
     *,
     remove: Path | None,
     heartbeat: datetime | bool | None = False,
-) -> CaseExport:
-    """Mark a queued or running export failed (and audit it), then remove `remove`. With
-    `heartbeat` (the value the sweep saw), only if no heartbeat has come since."""
+) -> tuple[CaseExport, bool]:
+    """Mark a queued or running export failed (and audit it), then remove `remove`; returns
+    the export and whether this call failed it. With `heartbeat` (the value the sweep saw),
+    only if no heartbeat has come since."""
     with transaction(records.sessions) as session:
         statement = (
             update(CaseExport)
@@ -373,7 +380,7 @@ def _fail(
     if failed and remove is not None:
         # A failed bundle must not be mistaken for a complete one: its files go.
         shutil.rmtree(remove, ignore_errors=True)
-    return export
+    return export, failed
 
 
 def _load(records: Records, export_id: int) -> CaseExport:

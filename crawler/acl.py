@@ -166,6 +166,10 @@ def open_with_acl(share: SmbShare, rel_path: str) -> tuple[Any, FileAcl | Source
         return raw, _descriptor(share, rel_path, transaction.results[1])
     except SourceError as exc:
         return raw, exc
+    except BaseException:
+        with contextlib.suppress(*SMB_ERRORS):
+            raw.close()
+        raise
 
 
 def _security_query(raw: Any) -> tuple[SMB2QueryInfoRequest, Callable[[Any], bytes]]:

@@ -83,11 +83,13 @@ def suggest_body(words: list[Fuzzy]) -> dict[str, Any]:
     """One term suggester per fuzzy word and field, named `w<i>:<field>`."""
     body: dict[str, Any] = {}
     for i, word in enumerate(words):
-        # Analysis only shortens a word (stemming), so the typed length bounds the edits; the
-        # answers are then cut to what the analysed term allows (`read_expansions`).
-        edits = max_edits(word)
-        if edits == 0:
-            continue  # nothing to expand: the word highlights itself
+        # The analysed term's length is not known yet (stemming shortens a word, folding "æ"
+        # lengthens it), so ask for the most the query could allow; the answers are then cut
+        # to what the analysed term allows (`read_expansions`).
+        explicit = word.fuzziness in ("1", "2")
+        if not explicit and len(word.text) < 2:
+            continue  # one character: nothing to expand, the word highlights itself
+        edits = int(word.fuzziness) if explicit else 2
         for field in FUZZY_HIGHLIGHT_FIELDS:
             body[f"w{i}:{field}"] = {
                 "text": word.text,

@@ -6,27 +6,30 @@ the hold and document pages and retried every 15 minutes, but nobody may be look
 the people who can act (fix the share's permissions, free space in the store).
 
 Invariants:
-- A failure is mailed once: the error mailed is kept on the task (`alerted_error`), so a failure
-  that persists is not mailed again until its error changes, and one that is fixed and fails
-  again for the same reason is not news either.
-- Nothing is marked mailed unless the relay accepted a message to every records manager with an
-  address: a relay that is down means the next run tries again.
+- A failure is mailed once: the gist of the error mailed (its numbers left out, so "12 MiB
+  free" then "9 MiB free" is not news) is kept on the task (`alerted_error`), so a failure that
+  persists is not mailed again until what it says changes. Failures are claimed before the
+  mail goes, so two runs at once never both mail one.
+- A relay that accepts no message leaves nothing marked mailed: the next run tries again. One
+  that refuses some addresses but delivers to others marks the failures mailed (or everyone
+  else would get them every 15 minutes) and records the refused addresses, audited.
 - With no records manager address configured, nothing is marked mailed and a warning is logged.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from foi_core import audit
 from foi_core.db import transaction
-from foi_core.mail import send_mail
+from foi_core.mail import MailError, send_mail
 from foi_core.models import HeldDocument, Hold, PreservationStatus, PreservationTask, Role, User
 from retention.context import Records
 
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 # One message lists at most this many files (the hold pages list them all).
 MAX_LISTED = 50
+_NUMBER = re.compile(r"\d[\d,.]*")
 
 
 @dataclass(frozen=True)
@@ -53,27 +57,28 @@ class Failure:
     holds: tuple[str, ...]
 
 
+def gist(error: str) -> str:
+    """What an error says, without its changing numbers ("12 MiB free" and "9 MiB free" are
+    the same news): compared with, and kept as, the error last mailed."""
+    return _NUMBER.sub("#", error)
+
+
 def unalerted(session: Session) -> list[Failure]:
     """Failed copies whose current error has not been mailed, oldest first."""
     tasks = (
         session.execute(
             select(PreservationTask)
-            .where(
-                PreservationTask.status == PreservationStatus.FAILED,
-                or_(
-                    PreservationTask.alerted_error.is_(None),
-                    PreservationTask.alerted_error != PreservationTask.error,
-                ),
-            )
+            .where(PreservationTask.status == PreservationStatus.FAILED)
             .order_by(PreservationTask.id)
         )
         .scalars()
         .all()
     )
-    holds = _hold_names(session, [t.root_id for t in tasks])
+    news = [t for t in tasks if t.alerted_error != gist(t.error)]
+    holds = _hold_names(session, [t.root_id for t in news])
     return [
         Failure(t.id, t.source_name, t.path, t.error, t.attempts, holds.get(t.root_id, ()))
-        for t in tasks
+        for t in news
     ]
 
 
@@ -111,10 +116,9 @@ def compose(
 
 def send_alerts(records: Records, smtp_url: str, mail_from: str, organisation: str = "") -> int:
     """Mail every unmailed failure to every active records manager with an address; returns
-    how many failures were mailed. Raises `foi_core.mail.MailError` when the relay fails
-    (nothing is then marked mailed)."""
+    how many failures were mailed. Raises `foi_core.mail.MailError` when no message could be
+    sent (nothing is then marked mailed, so the next run tries again)."""
     with records.sessions() as session:
-        failures = unalerted(session)
         recipients = list(
             session.execute(
                 select(User.email).where(
@@ -122,27 +126,76 @@ def send_alerts(records: Records, smtp_url: str, mail_from: str, organisation: s
                 )
             ).scalars()
         )
-    if not failures:
-        return 0
-    if not recipients:
+        pending = unalerted(session)
+    if pending and not recipients:
         log.warning(
             "%d preservation failures not mailed: no records manager has an e-mail address",
-            len(failures),
+            len(pending),
         )
         return 0
-    send_mail(compose(failures, recipients, organisation), smtp_url, mail_from)
+    # Claim before sending, so two runs at once (cron and beat) never mail the same failure.
+    claimed = _claim(records, pending)
+    if not claimed:
+        return 0
+    refused: tuple[str, ...] = ()
+    try:
+        send_mail(compose(claimed, recipients, organisation), smtp_url, mail_from)
+    except MailError as exc:
+        if exc.sent == 0:
+            _unclaim(records, claimed)
+            raise
+        # Delivered to someone: marked mailed, or everyone else would get it every run.
+        refused = exc.failed
+        log.error("preservation alert not delivered to %s: %s", ", ".join(refused), exc)
     with transaction(records.sessions) as session:
-        for failure in failures:
-            task = session.get_one(PreservationTask, failure.task_id)
-            task.alerted_error = failure.error
         audit.record(
             session,
             actor="system",
             action="preservation_alert",
             target="preservation",
-            details={"failures": len(failures), "recipients": recipients},
+            outcome=audit.Outcome.FAILED if refused else audit.Outcome.OK,
+            details={
+                "failures": len(claimed),
+                "recipients": [r for r in recipients if r not in refused],
+                "refused": list(refused),
+            },
         )
-    return len(failures)
+    return len(claimed)
+
+
+def _claim(records: Records, failures: Sequence[Failure]) -> list[Failure]:
+    claimed = []
+    with transaction(records.sessions) as session:
+        for failure in failures:
+            mark = gist(failure.error)
+            changed = session.execute(
+                update(PreservationTask)
+                .where(
+                    PreservationTask.id == failure.task_id,
+                    PreservationTask.error == failure.error,
+                    or_(
+                        PreservationTask.alerted_error.is_(None),
+                        PreservationTask.alerted_error != mark,
+                    ),
+                )
+                .values(alerted_error=mark)
+            ).rowcount  # type: ignore[attr-defined]
+            if changed:
+                claimed.append(failure)
+    return claimed
+
+
+def _unclaim(records: Records, failures: Sequence[Failure]) -> None:
+    with transaction(records.sessions) as session:
+        for failure in failures:
+            session.execute(
+                update(PreservationTask)
+                .where(
+                    PreservationTask.id == failure.task_id,
+                    PreservationTask.alerted_error == gist(failure.error),
+                )
+                .values(alerted_error=None)
+            )
 
 
 def _hold_names(session: Session, root_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:

@@ -353,6 +353,21 @@ def test_a_long_export_keeps_beating_and_a_swept_one_keeps_no_files(
     queued = request_export(records, settings, case.id, actor="olive")
     assert run_export(records, settings, queued.id).status == ExportState.DONE
 
+    # A bundle queued long ago (its web process stopped) is claimed with a fresh heartbeat:
+    # a sweep while it is written leaves it alone.
+    old = request_export(records, settings, case.id, actor="olive")
+    long_ago = dt.datetime.now(dt.UTC) - STALE_AFTER - dt.timedelta(minutes=5)
+    with transaction(bed.runtime.sessions) as session:
+        row = session.get_one(CaseExport, old.id)
+        row.exported_at, row.heartbeat_at = long_ago, long_ago
+
+    def swept_while_written(*args: Any, **kwargs: Any) -> Any:
+        assert sweep_interrupted(records) == 0
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(export_jobs, "write_case_bundle", swept_while_written)
+    assert [e.status for e in run_queued(records, settings, waited=STALE_AFTER)] == ["done"]
+
     # A writer that finishes after a sweep failed its export leaves no files behind.
     def swept_meanwhile(*args: Any, **kwargs: Any) -> Any:
         result = real_write(*args, **kwargs)

@@ -22,7 +22,7 @@ from retention.alerts import send_alerts
 from retention.holds import add_scope, create_hold
 from retention.preservation import run_pending
 from tests.fixtures import ShareWorkspace
-from tests.mail import Inbox, free_port
+from tests.mail import REFUSED, Inbox, free_port
 from tests.records import PASSWORD, RecordsBed
 
 pytestmark = pytest.mark.integration
@@ -128,3 +128,20 @@ def test_foi_holds_alert(bed: RecordsBed, smtp: tuple[Inbox, str]) -> None:
     assert result.exit_code == 0, result.output
     assert "1 preservation failures mailed" in result.output
     assert len(inbox.messages()) == 1
+
+
+def test_a_refused_address_does_not_make_everyone_else_mailed_again(
+    bed: RecordsBed, smtp: tuple[Inbox, str]
+) -> None:
+    inbox, url = smtp
+    with transaction(bed.runtime.sessions) as session:
+        create_user(session, "gone.rm", "records_manager", PASSWORD, email=REFUSED)
+    _failed_copy(bed)
+    assert send_alerts(bed.records, url, MAIL_FROM) == 1
+    assert [m["To"] for m in inbox.messages()] == ["rita@council.gov.uk"]
+    assert send_alerts(bed.records, url, MAIL_FROM) == 0  # not again for the refusal
+    with bed.runtime.sessions() as session:
+        [event] = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "preservation_alert")
+        ).scalars()
+    assert event.outcome == "failed" and event.details["refused"] == [REFUSED]

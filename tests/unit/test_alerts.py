@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retention.alerts import MAX_LISTED, Failure, compose
+from retention.alerts import MAX_LISTED, Failure, compose, gist
 
 
 def _failure(n: int, path: str = "", error: str = "access denied") -> Failure:
@@ -37,3 +37,9 @@ def test_names_and_errors_cannot_break_the_layout() -> None:
     )
     assert "- housing: Tenancy/evil Bcc: x@y.z.docx" in alert.body
     assert "Error: line one line two" in alert.body
+
+
+def test_the_gist_of_an_error_leaves_out_its_changing_numbers() -> None:
+    full = "preservation store /srv/p has {} MiB free; 3 MiB needed plus a 64 MiB reserve"
+    assert gist(full.format(12)) == gist(full.format(9)) == gist(full.format("1,024"))
+    assert gist("access denied") != gist("preservation store full")
