@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from cases.bundle import BundleItem, BundleRequest, BundleResult, CustodyEvent, write_bundle
 from foi_core import audit
 from foi_core.db import transaction
-from foi_core.models import AuditEvent, Case, CaseDocument, CaseExport
+from foi_core.models import AuditEvent, Case, CaseDocument, CaseExport, as_utc
 from foi_core.settings import Settings
 from retention.context import Records
 
@@ -170,7 +170,7 @@ def write_case_bundle(
             case_reference=case.reference,
             title=case.title,
             exported_by=export.exported_by,
-            exported_at=_utc(export.exported_at),
+            exported_at=as_utc(export.exported_at),
             items=track(_items(records, rows)),
             custody=_custody(records, case),
             max_part_bytes=settings.part_bytes,
@@ -187,10 +187,6 @@ def collected(session: Session, case_id: int) -> list[CaseDocument]:
         .order_by(CaseDocument.id)
     ).scalars()
     return list(rows)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def export_file(export: CaseExport, filename: str) -> Path:
@@ -210,10 +206,7 @@ def purge_expired(records: Records, *, now: datetime | None = None) -> int:
         # A bundle still being written is never purged, whatever its request-time expiry says.
         finished = CaseExport.status.not_in(("queued", "running"))
         for export in session.execute(select(CaseExport).where(finished)).scalars():
-            expires = export.expires_at
-            if expires.tzinfo is None:
-                expires = expires.replace(tzinfo=UTC)
-            if expires <= now and Path(export.directory).exists():
+            if as_utc(export.expires_at) <= now and Path(export.directory).exists():
                 shutil.rmtree(export.directory)
                 purged += 1
                 audit.record(

@@ -41,7 +41,7 @@ from cases.export import ExportSettings, collected, write_case_bundle
 from cases.service import CaseError
 from foi_core import audit
 from foi_core.db import transaction
-from foi_core.models import Case, CaseExport
+from foi_core.models import Case, CaseExport, as_utc
 from retention.context import Records
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def sweep_interrupted(records: Records, *, now: datetime | None = None) -> int:
             for e in session.execute(
                 select(CaseExport).where(CaseExport.status == ExportState.RUNNING)
             ).scalars()
-            if e.heartbeat_at is None or _utc(e.heartbeat_at) < cutoff
+            if e.heartbeat_at is None or as_utc(e.heartbeat_at) < cutoff
         ]
     swept = 0
     for export_id, heartbeat, directory in stale:
@@ -227,17 +227,7 @@ def run_queued(
     first). The periodic job passes STALE_AFTER, to pick up only bundles whose web process
     stopped before writing them; the command line, nothing."""
     sweep_interrupted(records)
-    before = datetime.now(UTC) - waited
-    with records.sessions() as session:
-        queued = [
-            e.id
-            for e in session.execute(
-                select(CaseExport)
-                .where(CaseExport.status == ExportState.QUEUED)
-                .order_by(CaseExport.id)
-            ).scalars()
-            if _utc(e.exported_at) <= before
-        ]
+    queued = _queued(records, before=datetime.now(UTC) - waited)
     return [run_export(records, settings, export_id) for export_id in queued]
 
 
@@ -252,6 +242,12 @@ class Exporter:
         self._settings = settings
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
 
+    def request(self, case_id: int, *, actor: str, ip: str = "") -> CaseExport:
+        """`request_export`, then written on this process's export thread."""
+        export = request_export(self._records, self._settings, case_id, actor=actor, ip=ip)
+        self.submit(export.id)
+        return export
+
     def submit(self, export_id: int) -> Future[CaseExport]:
         future = self._pool.submit(run_export, self._records, self._settings, export_id)
         future.add_done_callback(_log_crash)
@@ -264,14 +260,7 @@ class Exporter:
 
     def _resume(self) -> int:
         try:
-            with self._records.sessions() as session:
-                ids = list(
-                    session.execute(
-                        select(CaseExport.id)
-                        .where(CaseExport.status == ExportState.QUEUED)
-                        .order_by(CaseExport.id)
-                    ).scalars()
-                )
+            ids = _queued(self._records)
         except SQLAlchemyError as exc:  # no database yet: the periodic job will pick them up
             log.warning("queued exports not resumed: %s", exc)
             return 0
@@ -390,6 +379,17 @@ def _load(records: Records, export_id: int) -> CaseExport:
         return export
 
 
+def _queued(records: Records, *, before: datetime | None = None) -> list[int]:
+    """The queued exports (asked for no later than `before`), oldest first."""
+    with records.sessions() as session:
+        rows = session.execute(
+            select(CaseExport.id, CaseExport.exported_at)
+            .where(CaseExport.status == ExportState.QUEUED)
+            .order_by(CaseExport.id)
+        ).all()
+    return [i for i, at in rows if before is None or as_utc(at) <= before]
+
+
 def _pending_name(session: Any, case_id: int) -> str | None:
     name = session.execute(
         select(CaseExport.name).where(CaseExport.case_id == case_id, CaseExport.status.in_(PENDING))
@@ -399,7 +399,3 @@ def _pending_name(session: Any, case_id: int) -> str | None:
 
 def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

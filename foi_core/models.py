@@ -31,6 +31,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored moment as an aware UTC datetime: SQLite gives back the naive UTC it keeps."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def stored_file_id(file_id: int) -> int:
     """An SMB file id (unsigned 64-bit) as the signed 64-bit integer the database can hold.
 

@@ -24,8 +24,6 @@ from cases.collection import (
     reclassify_case,
     run_scoping_search,
 )
-from cases.export import ExportSettings
-from cases.export_jobs import request_export
 from cases.service import OPEN_STATUSES, CaseError, create_case, transition
 from cases.statistics import statistics_csv
 from foi_core.audit import record
@@ -329,16 +327,9 @@ def exports(reference: str) -> ResponseReturnValue:
 def export(reference: str) -> ResponseReturnValue:
     case_id = _case_id(reference)
     try:
-        made = request_export(
-            services().records,
-            ExportSettings.from_settings(services().settings),
-            case_id,
-            actor=_actor(),
-            ip=_ip(),
-        )
+        made = services().exporter.request(case_id, actor=_actor(), ip=_ip())
     except CaseError as refused:
         return _refused(refused)
-    services().exporter.submit(made.id)
     response = jsonify(export_json(export_row(made)))
     response.headers["Location"] = url_for("api_cases.exports", reference=reference)
     return response, 202

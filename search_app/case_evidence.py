@@ -17,8 +17,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask.typing import ResponseReturnValue
 
 from cases.collection import collect, collect_search, remove, run_scoping_search
-from cases.export import ExportSettings, export_file
-from cases.export_jobs import ExportState, request_export
+from cases.export import export_file
+from cases.export_jobs import ExportState
 from cases.service import CaseError
 from foi_core.audit import record
 from foi_core.db import transaction
@@ -214,17 +214,11 @@ def _document_label(doc_id: str) -> str:
 def export(reference: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
     try:
-        made = request_export(
-            services().records,
-            ExportSettings.from_settings(services().settings),
-            case_id,
-            actor=_actor(),
-            ip=ip(),
-        )
+        # Every original is read again and hashed: minutes for a large case, so the bundle is
+        # written on the export thread, not in the request.
+        made = services().exporter.request(case_id, actor=_actor(), ip=ip())
     except CaseError as refused:
         return render_case(reference, {"export": sentence(str(refused))}, {}, 400)
-    # Every original is read again and hashed: minutes for a large case, so not in the request.
-    services().exporter.submit(made.id)
     flash(
         f"Bundle {made.name} is being prepared ({made.counts.get('documents', 0):,} documents). "
         "Its progress is shown under Disclosure bundles; refresh the page to update it."

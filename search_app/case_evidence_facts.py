@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from cases.bundle import METADATA_FILES
 from cases.export_jobs import ExportState
-from foi_core.models import CaseDocument, CaseExport, ScopingSearch
+from foi_core.models import CaseDocument, CaseExport, ScopingSearch, as_utc
 from indexer.facets import STATUS_LABELS
 from indexer.queries import Principal, base_query
 from retention.holds import holds_by_root
@@ -210,10 +210,6 @@ class ExportRow:
         return self.status in (ExportState.QUEUED, ExportState.RUNNING)
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
 def export_row(export: CaseExport) -> ExportRow:
     """An export with the files still on disk (none once it has expired and been purged)."""
     directory = Path(export.directory)
@@ -222,8 +218,8 @@ def export_row(export: CaseExport) -> ExportRow:
         id=export.id,
         name=export.name,
         exported_by=export.exported_by,
-        exported_at=_utc(export.exported_at),
-        expires_at=_utc(export.expires_at),
+        exported_at=as_utc(export.exported_at),
+        expires_at=as_utc(export.expires_at),
         counts={str(k): int(v) for k, v in (export.counts or {}).items()},
         parts=tuple(p for p in export.parts if p in present),
         metadata=tuple(
