@@ -193,3 +193,24 @@ def verify_chain(session: Session) -> ChainVerification:
             "chain head does not match the last entry (entries truncated)",
         )
     return ChainVerification(True, checked)
+
+
+@dataclass(frozen=True)
+class HeadStatement:
+    """The audit log's head at one moment, printed on certificates and bundle summaries so a
+    copy of it lives outside the database: any later rewrite of the log up to this entry
+    changes the hash and no longer matches what was printed."""
+
+    entry_id: int
+    entry_hash: str
+
+    def __str__(self) -> str:
+        return f"audit log entry {self.entry_id}, chain hash {self.entry_hash}"
+
+
+def head_statement(session: Session) -> HeadStatement:
+    """The head as committed now (entry id 0 and the genesis hash for an empty log)."""
+    head = session.get(AuditHead, 1)
+    if head is None:
+        return HeadStatement(0, GENESIS_HASH)
+    return HeadStatement(head.last_id, head.last_hash)
