@@ -35,6 +35,7 @@ import requests
 from elasticsearch import Elasticsearch, helpers
 
 from foi_core.accounts import create_user
+from foi_core.audit_seal import load_audit_seal
 from foi_core.db import build_engine, session_factory, transaction
 from foi_core.migrate import upgrade
 from foi_core.settings import Settings
@@ -379,7 +380,7 @@ def main() -> None:
         )
         engine = build_engine(settings)
         upgrade(engine)
-        with transaction(session_factory(engine)) as session:
+        with transaction(session_factory(engine, load_audit_seal(settings))) as session:
             create_user(session, "officer", "foi_officer", "benchmark password 1")
             create_user(session, "clerk", "front_office", "benchmark password 2", SIDS[:5])
             tokens = {u: create_token(session, u, "bench") for u in ("officer", "clerk")}

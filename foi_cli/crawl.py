@@ -206,6 +206,8 @@ def crawl_command(settings: Settings, source_name: str | None, full: bool, as_js
                 f"{counts.failed} not extracted, {counts.deleted} deleted, "
                 f"{counts.problems} unreadable folders; statuses {counts.by_status}"
             )
+    # Everything the crawls audited is anchored outside the database at once.
+    audit.checkpoint(runtime.sessions)
     if as_json:
         click.echo(json.dumps(summaries, indent=2))
     if failures:

@@ -59,6 +59,7 @@ def demo_command(settings: Settings, serve: bool, port: int) -> None:
         raise click.ClickException(str(exc)) from None
     runtime = Runtime(settings)
     upgrade(runtime.engine)
+    audit.checkpoint(runtime.sessions)
     click.echo("database migrated")
     _ensure_admin(runtime)
     samba = stack.samba

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.shares import ShareProvider
 from crawler.smb import ShareLocation, SmbShare
+from foi_core.audit_seal import AuditSeal, load_audit_seal
 from foi_core.clients import build_elasticsearch
 from foi_core.credentials import resolve
 from foi_core.db import build_engine, session_factory
@@ -38,7 +39,11 @@ class Runtime:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return session_factory(self.engine)
+        return session_factory(self.engine, self.audit_seal)
+
+    @cached_property
+    def audit_seal(self) -> AuditSeal:
+        return load_audit_seal(self.settings)
 
     @cached_property
     def es(self) -> Elasticsearch:

@@ -14,6 +14,7 @@ from foi_core.settings import Settings
 from foi_core.sources import get_source
 from indexer.processor import FileProcessor
 from indexer.tasks import build_celery_app
+from retention.audit_tasks import register_audit_tasks
 from retention.context import Records
 from retention.tasks import register_retention_tasks
 
@@ -102,6 +103,7 @@ def worker_command(
     app = build_celery_app(settings, processors)
     register_retention_tasks(app, settings, processors.records)
     register_case_tasks(app, settings, processors.records)
+    register_audit_tasks(app, processors.records)
     argv = [
         "worker",
         f"--loglevel={loglevel}",
@@ -129,6 +131,7 @@ def beat_command(settings: Settings, loglevel: str) -> None:
     app = build_celery_app(settings)
     register_retention_tasks(app, settings, WorkerProcessors(settings).records)
     register_case_tasks(app, settings, WorkerProcessors(settings).records)
+    register_audit_tasks(app, WorkerProcessors(settings).records)
     schedule_file = settings.state_dir / "celerybeat-schedule"
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])

@@ -4,8 +4,12 @@ Invariants:
 - every entry carries the hash of the previous entry and its own hash over a canonical
   encoding of its fields plus that previous hash, so editing, deleting or reordering any
   entry breaks the chain from that point on;
-- appends are serialised by locking the single `audit_head` row, so concurrent writers can
-  never fork the chain;
+- every entry is sealed with the audit key kept outside the database, and checkpoints of the
+  head are appended to an anchor file outside it (foi_core/audit_seal.py), so someone with
+  database write access cannot rewrite history and re-hash it unnoticed;
+- appends are serialised by write-locking the single `audit_head` row *before* reading it, on
+  SQLite (which ignores FOR UPDATE: an UPDATE takes the database's write lock) and on
+  PostgreSQL alike, so concurrent writers can never fork the chain;
 - rows are never updated or deleted (database triggers refuse it; see the migration).
 """
 
@@ -18,9 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
+from foi_core.audit_seal import AnchorFileError, AuditSeal, Checkpoint
 from foi_core.models import AuditEvent, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -83,7 +88,16 @@ def record(
     outcome: str = Outcome.OK,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one entry inside the caller's transaction (it commits with the caller's work)."""
+    """Append one entry inside the caller's transaction (it commits with the caller's work).
+
+    The caller's transaction holds the log's write lock from here until it ends: keep the work
+    after an append short."""
+    seal = session_seal(session)
+    # Take the write lock before reading the head. On SQLite this UPDATE is what serialises
+    # appends: a SELECT runs outside any write transaction there, so two writers could both
+    # read the same head and fork the chain. On PostgreSQL the row lock does the same and
+    # FOR UPDATE below then re-reads the committed head.
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_id=AuditHead.last_id))
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one_or_none()
@@ -107,6 +121,7 @@ def record(
         hash="",
     )
     event.hash = entry_hash(event)
+    event.seal = seal.seal(event.hash)
     session.add(event)
     session.flush()
     head.last_id = event.id
@@ -125,6 +140,7 @@ CSV_HEADER = (
     "details",
     "prev_hash",
     "hash",
+    "seal",
 )
 
 
@@ -141,6 +157,7 @@ def csv_row(event: AuditEvent) -> list[object]:
         json.dumps(event.details, sort_keys=True),
         event.prev_hash,
         event.hash,
+        event.seal or "",
     ]
 
 
@@ -150,6 +167,21 @@ class ChainVerification:
     checked: int
     first_bad_id: int | None = None
     reason: str = ""
+    # Checkpoints of the anchor file that were matched against the log.
+    checkpoints: int = 0
+    # Things that weaken what an intact result proves, without being evidence of tampering.
+    warnings: tuple[str, ...] = ()
+
+
+class AuditSealMissing(RuntimeError):
+    """A session without the audit seal: build sessions with foi_core.db.session_factory."""
+
+
+def session_seal(session: Session) -> AuditSeal:
+    seal = session.info.get("audit_seal")
+    if not isinstance(seal, AuditSeal):
+        raise AuditSealMissing("this database session carries no audit seal")
+    return seal
 
 
 def _events(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
@@ -169,30 +201,111 @@ def _events(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
         session.expunge_all()
 
 
+def _broken(checked: int, entry_id: int | None, reason: str) -> ChainVerification:
+    return ChainVerification(False, checked, entry_id, reason)
+
+
 def verify_chain(session: Session) -> ChainVerification:
-    """Re-hash every entry in order; report the first one that does not fit."""
+    """Re-hash every entry in order, check every seal and every checkpoint; report the first
+    thing that does not fit."""
+    seal = session_seal(session)
+    try:
+        checkpoints = list(seal.checkpoints())
+    except AnchorFileError as exc:
+        return _broken(0, None, f"{exc}: the anchor file was altered")
+    unsealed_through = checkpoints[0].unsealed_through if checkpoints else 0
+    anchored: dict[int, list[Checkpoint]] = {}
+    for checkpoint in checkpoints:
+        anchored.setdefault(checkpoint.entry_id, []).append(checkpoint)
     expected_prev = GENESIS_HASH
     checked = 0
     last_id = 0
+    unsealed = 0
+    seen_sealed = False
     for event in _events(session):
         if event.prev_hash != expected_prev:
-            return ChainVerification(
-                False, checked, event.id, "previous-hash link broken (entry removed or reordered)"
+            return _broken(
+                checked, event.id, "previous-hash link broken (entry removed or reordered)"
             )
         if entry_hash(event) != event.hash:
-            return ChainVerification(False, checked, event.id, "entry content was altered")
+            return _broken(checked, event.id, "entry content was altered")
+        if not event.seal:
+            # Without a checkpoint only a leading run of unsealed entries (a database from
+            # before sealing) is accepted; the first checkpoint fixes how long that run is.
+            if event.id > unsealed_through and (checkpoints or seen_sealed):
+                return _broken(
+                    checked, event.id, "entry is not sealed: written or rewritten without the key"
+                )
+            unsealed += 1
+        elif not seal.is_sealed(event.hash, event.seal):
+            return _broken(
+                checked, event.id, "entry seal does not match: rewritten without the audit key"
+            )
+        else:
+            seen_sealed = True
+        for checkpoint in anchored.pop(event.id, []):
+            if checkpoint.entry_hash != event.hash:
+                return _broken(
+                    checked,
+                    event.id,
+                    f"entry differs from the checkpoint of {_readable(checkpoint.at)}: "
+                    "history was rewritten",
+                )
         expected_prev = event.hash
         last_id = event.id
         checked += 1
+    if anchored:
+        missing = min(anchored)
+        return _broken(
+            checked,
+            missing,
+            f"the checkpoint of {_readable(anchored[missing][0].at)} names entry {missing}, "
+            "which is no longer in the log (entries removed)",
+        )
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_hash != expected_prev or head.last_id != last_id):
-        return ChainVerification(
-            False,
-            checked,
-            head.last_id,
-            "chain head does not match the last entry (entries truncated)",
+        return _broken(
+            checked, head.last_id, "chain head does not match the last entry (entries truncated)"
         )
-    return ChainVerification(True, checked)
+    warnings = []
+    if unsealed:
+        warnings.append(
+            f"{unsealed} entries predate sealing: they are vouched for by the chain up to the "
+            "first checkpoint only"
+        )
+    if not checkpoints and checked:
+        warnings.append("no checkpoint has been anchored yet (foi audit checkpoint)")
+    return ChainVerification(True, checked, checkpoints=len(checkpoints), warnings=tuple(warnings))
+
+
+def checkpoint(sessions: sessionmaker[Session]) -> Checkpoint:
+    """Anchor the committed head in the anchor file, outside the database.
+
+    Reads in a session of its own, so an entry that might still roll back is never anchored.
+    The first checkpoint ever written also records how many entries predate sealing."""
+    with sessions() as session:
+        seal = session_seal(session)
+        head = head_statement(session)
+        first = next(iter(seal.checkpoints()), None)
+        if first is not None:
+            unsealed_through = first.unsealed_through
+        else:
+            unsealed_through = (
+                session.execute(
+                    select(AuditEvent.id)
+                    .where((AuditEvent.seal.is_(None)) | (AuditEvent.seal == ""))
+                    .order_by(AuditEvent.id.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+                or 0
+            )
+    anchor = Checkpoint(head.entry_id, head.entry_hash, datetime.now(UTC), unsealed_through)
+    seal.append(anchor)
+    return anchor
+
+
+def _readable(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%-d %B %Y %H:%M UTC")
 
 
 @dataclass(frozen=True)

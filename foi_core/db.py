@@ -10,7 +10,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from foi_core.audit_seal import AuditSeal
 from foi_core.settings import Settings
+
+# Key of the AuditSeal in every session's `info`.
+AUDIT_SEAL = "audit_seal"
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -33,8 +37,10 @@ def build_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, audit_seal: AuditSeal) -> sessionmaker[Session]:
+    """Sessions that carry the process's audit seal, so every audit entry appended through
+    them is sealed and every verification checks seals (see foi_core/audit.py)."""
+    return sessionmaker(engine, expire_on_commit=False, info={AUDIT_SEAL: audit_seal})
 
 
 @contextmanager

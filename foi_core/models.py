@@ -139,6 +139,9 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # HMAC of `hash` with the audit key kept outside the database (foi_core/audit_seal.py);
+    # empty only on entries written before sealing began.
+    seal: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AuditHead(Base):

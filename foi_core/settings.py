@@ -114,6 +114,12 @@ class Settings:
     # Deadline reminders by e-mail: smtp://host:port (empty: no reminders are sent).
     smtp_url: str = ""
     mail_from: str = "foi-discovery@localhost"
+    # Key that seals every audit entry (HMAC); generated into state_dir/secrets when unset.
+    # Keep it out of the database's reach: whoever holds it can re-seal rewritten history.
+    audit_key: str = ""
+    # Append-only file of keyed audit checkpoints; empty means state_dir/audit/anchors.log.
+    # Put it on storage the database's administrators cannot write.
+    audit_anchor_file: Path | None = None
 
     @property
     def effective_export_dir(self) -> Path:
@@ -122,6 +128,10 @@ class Settings:
     @property
     def effective_preservation_dir(self) -> Path:
         return self.preservation_dir or self.state_dir / "preservation"
+
+    @property
+    def effective_audit_anchor_file(self) -> Path:
+        return self.audit_anchor_file or self.state_dir / "audit" / "anchors.log"
 
     @property
     def effective_database_url(self) -> str:
@@ -162,6 +172,9 @@ class Settings:
         exports = get("FOI_EXPORT_DIR")
         if exports is not None:
             kwargs["export_dir"] = Path(exports).expanduser().resolve()
+        anchors = get("FOI_AUDIT_ANCHOR_FILE")
+        if anchors is not None:
+            kwargs["audit_anchor_file"] = Path(anchors).expanduser().resolve()
         preservation = get("FOI_PRESERVATION_DIR")
         if preservation is not None:
             kwargs["preservation_dir"] = Path(preservation).expanduser().resolve()
@@ -187,6 +200,8 @@ class Settings:
             env["FOI_PRESERVATION_DIR"] = str(self.preservation_dir)
         if self.export_dir is not None:
             env["FOI_EXPORT_DIR"] = str(self.export_dir)
+        if self.audit_anchor_file is not None:
+            env["FOI_AUDIT_ANCHOR_FILE"] = str(self.audit_anchor_file)
         return env
 
     def redacted(self) -> dict[str, str]:
@@ -217,6 +232,7 @@ _STRINGS = {
     "case_prefixes": "FOI_CASE_PREFIXES",
     "smtp_url": "FOI_SMTP_URL",
     "mail_from": "FOI_MAIL_FROM",
+    "audit_key": "FOI_AUDIT_KEY",
 }
 _INTS = {
     "max_file_bytes": "FOI_MAX_FILE_BYTES",
@@ -244,6 +260,7 @@ _BOOLS = {
 _SECRETS = frozenset(
     {
         "secret_key",
+        "audit_key",
         "samba_password",
         "admin_password",
         "database_url",
@@ -263,4 +280,5 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "FOI_CORPUS_DIR",
     "FOI_PRESERVATION_DIR",
     "FOI_EXPORT_DIR",
+    "FOI_AUDIT_ANCHOR_FILE",
 )

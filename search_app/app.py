@@ -9,9 +9,6 @@ Invariants:
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,8 +23,10 @@ from werkzeug.exceptions import HTTPException
 from cases.export import ExportSettings
 from cases.export_jobs import Exporter
 from crawler.shares import ShareProvider
+from foi_core.audit_seal import load_audit_seal
 from foi_core.clients import build_elasticsearch
 from foi_core.db import build_engine, session_factory
+from foi_core.secret_files import SecretFileError, read_or_create_secret
 from foi_core.settings import Settings
 from indexer.lifecycle import IndexNames
 from retention.context import Records
@@ -75,8 +74,8 @@ class AppServices:
     exporter: Exporter
 
 
-class SecretKeyError(RuntimeError):
-    """The generated secret-key file is unusable; fix or delete it (everyone is signed out)."""
+# The generated secret-key file is unusable; fix or delete it (everyone is signed out).
+SecretKeyError = SecretFileError
 
 
 def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = None) -> Flask:
@@ -91,7 +90,7 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     engine = build_engine(settings)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, load_audit_seal(settings))
     client = build_elasticsearch(settings) if es is None else es
     names = IndexNames(settings.index_prefix)
     shares = ShareProvider(sessions, settings.smb_read_bytes)
@@ -172,27 +171,5 @@ _ERROR_PAGES = {
 
 
 def _secret_key_from_file(state_dir: Path) -> str:
-    """Read the generated key, creating it (0600, atomically, never overwriting) on first use.
-
-    Several gunicorn workers may start at once: the key is written to a private temporary
-    file and hard-linked into place, so a reader never sees a half-written key and only one
-    writer's key wins.
-    """
-    directory = state_dir / "secrets"
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = directory / "flask_secret_key"
-    if not path.exists():
-        temporary = directory / f".flask_secret_key.{secrets.token_hex(8)}"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32))
-            # Another worker won the race: its key stands and this one is discarded.
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-        finally:
-            temporary.unlink()
-    key = path.read_text(encoding="ascii").strip()
-    if len(key) < _MIN_SECRET_CHARS:
-        raise SecretKeyError(f"{path} holds fewer than {_MIN_SECRET_CHARS} characters")
-    return key
+    """The generated key (0600, created atomically on first use, never overwritten)."""
+    return read_or_create_secret(state_dir / "secrets" / "flask_secret_key", _MIN_SECRET_CHARS)

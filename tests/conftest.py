@@ -11,6 +11,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from sqlalchemy.orm import Session, sessionmaker
 
+from foi_core.audit_seal import load_audit_seal
 from foi_core.clients import build_elasticsearch
 from foi_core.db import build_engine, session_factory
 from foi_core.migrate import upgrade
@@ -44,9 +45,10 @@ def es(settings: Settings, stack: object) -> Elasticsearch:
 @pytest.fixture
 def sqlite_sessions(tmp_path: Path) -> sessionmaker[Session]:
     """A migrated, private SQLite database for one test."""
-    engine = build_engine(Settings(state_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/t.db"))
+    settings = Settings(state_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/t.db")
+    engine = build_engine(settings)
     upgrade(engine)
-    return session_factory(engine)
+    return session_factory(engine, load_audit_seal(settings))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 import redis
 from elasticsearch import Elasticsearch
@@ -14,6 +15,7 @@ from elasticsearch import Elasticsearch
 from crawler.smb import ShareLocation, SmbShare
 from devstack.stack import LocalStack
 from foi_core.accounts import create_user
+from foi_core.audit_seal import load_audit_seal
 from foi_core.db import build_engine, session_factory, transaction
 from foi_core.migrate import upgrade
 from foi_core.settings import Settings
@@ -70,7 +72,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings
 
     engine = build_engine(settings)
     upgrade(engine)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, load_audit_seal(settings))
     secret_file = stack.paths.secrets / "samba_password"
     with transaction(sessions) as session:
         add_source(
@@ -131,3 +133,16 @@ def broker_url(settings: Settings, stack: LocalStack) -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture
+def postgres_url(stack: LocalStack) -> Iterator[str]:
+    """A throwaway database on the stack's PostgreSQL (dropped even while workers hold it)."""
+    base = stack.postgres.url
+    name = f"test_{uuid.uuid4().hex[:10]}"
+    admin = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from foi_core.accounts import create_user
+from foi_core.audit_seal import load_audit_seal
 from foi_core.db import build_engine, session_factory, transaction
 from foi_core.migrate import upgrade
 from foi_core.models import AuditEvent, CrawlRun, FileState
@@ -36,7 +37,7 @@ def app(tmp_path: Path, es: object) -> Iterator[Flask]:
     )
     engine = build_engine(settings)
     upgrade(engine)
-    with transaction(session_factory(engine)) as session:
+    with transaction(session_factory(engine, load_audit_seal(settings))) as session:
         for name, role in [
             ("ada", "admin"),
             ("rita", "records_manager"),

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import smbclient
 from elasticsearch import Elasticsearch
@@ -171,19 +170,6 @@ def reference(
     finally:
         drop_all(es, IndexNames(prefix))
         runtime.engine.dispose()
-
-
-@pytest.fixture
-def postgres_url(stack: LocalStack) -> Iterator[str]:
-    """A throwaway database on the stack's PostgreSQL (dropped even while workers hold it)."""
-    base = stack.postgres.url
-    name = f"test_{uuid.uuid4().hex[:10]}"
-    admin = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield base.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

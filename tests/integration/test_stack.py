@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from pathlib import Path
 
-import psycopg
 import pytest
 import redis
 import requests
@@ -16,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from devstack.stack import LocalStack
 from devstack.versions import ELASTICSEARCH_VERSION, TIKA_VERSION
 from foi_core import audit
+from foi_core.audit_seal import load_audit_seal
 from foi_core.db import session_factory, transaction
 from foi_core.migrate import upgrade
 from foi_core.settings import Settings
@@ -60,23 +60,10 @@ def test_redis_round_trip(settings: Settings, stack: LocalStack) -> None:
     client.delete(key)
 
 
-@pytest.fixture
-def postgres_url(stack: LocalStack) -> Iterator[str]:
-    """A throwaway database on the stack's PostgreSQL."""
-    base = stack.postgres.url
-    name = f"test_{uuid.uuid4().hex[:10]}"
-    admin = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield base.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def test_postgres_migrations_and_append_only_audit(postgres_url: str) -> None:
+def test_postgres_migrations_and_append_only_audit(postgres_url: str, tmp_path: Path) -> None:
     engine = create_engine(postgres_url)
     upgrade(engine)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, load_audit_seal(Settings(state_dir=tmp_path)))
     for i in range(3):
         with transaction(sessions) as session:
             audit.record(session, actor="alice", action="view", target=f"doc-{i}")

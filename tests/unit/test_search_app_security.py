@@ -75,13 +75,15 @@ def test_generated_secret_key_is_private_and_stable(tmp_path: Path, es: Elastics
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
     assert len(first) >= 32
     assert _app(tmp_path, es).config["SECRET_KEY"] == first
-    assert [p.name for p in key_file.parent.iterdir()] == ["flask_secret_key"]
+    # No temporary file is left behind; the audit key is generated beside it, as private.
+    assert sorted(p.name for p in key_file.parent.iterdir()) == ["audit_key", "flask_secret_key"]
+    assert stat.S_IMODE((key_file.parent / "audit_key").stat().st_mode) == 0o600
 
 
 def test_configured_secret_key_wins(tmp_path: Path, es: Elasticsearch) -> None:
     app = _app(tmp_path, es, secret_key="k" * 64)
     assert app.config["SECRET_KEY"] == "k" * 64
-    assert not (tmp_path / "secrets").exists()
+    assert not (tmp_path / "secrets" / "flask_secret_key").exists()
 
 
 def test_truncated_secret_key_file_is_refused(tmp_path: Path, es: Elasticsearch) -> None:
