@@ -9,7 +9,7 @@ import sys
 import click
 from sqlalchemy import select
 
-from foi_cli.runtime import Runtime
+from foi_cli.runtime import Runtime, operator, record_refusal
 from foi_core import audit
 from foi_core.accounts import AccountError, add_to_group, create_group, create_user
 from foi_core.db import transaction
@@ -72,12 +72,15 @@ def users_add(
                 add_to_group(session, group, username)
             audit.record(
                 session,
-                actor="cli",
+                actor=operator(),
                 action="user.create",
                 target=username,
                 details={"role": role, "sids": list(sids), "groups": list(groups)},
             )
     except AccountError as exc:
+        record_refusal(
+            runtime, actor=operator(), action="user.create", target=username, reason=str(exc)
+        )
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {role} {username}")
     if generated:
@@ -106,12 +109,15 @@ def groups_add(
                 add_to_group(session, name, member)
             audit.record(
                 session,
-                actor="cli",
+                actor=operator(),
                 action="group.create",
                 target=name,
                 details={"sids": list(sids), "members": list(members)},
             )
     except AccountError as exc:
+        record_refusal(
+            runtime, actor=operator(), action="group.create", target=name, reason=str(exc)
+        )
         raise click.ClickException(str(exc)) from None
     click.echo(f"group {name} created with {len(sids)} SID(s), {len(members)} member(s)")
 
@@ -129,12 +135,13 @@ def groups_join(settings: Settings, name: str, usernames: tuple[str, ...]) -> No
                 add_to_group(session, name, username)
             audit.record(
                 session,
-                actor="cli",
+                actor=operator(),
                 action="group.join",
                 target=name,
                 details={"members": list(usernames)},
             )
     except AccountError as exc:
+        record_refusal(runtime, actor=operator(), action="group.join", target=name, reason=str(exc))
         raise click.ClickException(str(exc)) from None
     click.echo(f"{len(usernames)} user(s) in group {name}")
 
@@ -155,9 +162,16 @@ def tokens_create(settings: Settings, username: str, name: str) -> None:
         with transaction(runtime.sessions) as session:
             token = create_token(session, username, name)
             audit.record(
-                session, actor="cli", action="token.create", target=username, details={"name": name}
+                session,
+                actor=operator(),
+                action="token.create",
+                target=username,
+                details={"name": name},
             )
     except AccountError as exc:
+        record_refusal(
+            runtime, actor=operator(), action="token.create", target=username, reason=str(exc)
+        )
         raise click.ClickException(str(exc)) from None
     click.echo(f"token for {username} (shown once): {token}")
 

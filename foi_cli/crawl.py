@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from crawler.smb import SourceError
-from foi_cli.runtime import Runtime
+from foi_cli.runtime import Runtime, operator, record_refusal
 from foi_core import audit
 from foi_core.audit import Outcome
 from foi_core.credentials import CredentialError
@@ -75,12 +75,13 @@ def sources_add(
             )
             audit.record(
                 session,
-                actor="cli",
+                actor=operator(),
                 action="source.add",
                 target=name,
                 details={"server": server, "port": port, "share": share},
             )
     except SourceConfigError as exc:
+        record_refusal(runtime, actor=operator(), action="source.add", target=name, reason=str(exc))
         raise click.ClickException(str(exc)) from None
     click.echo(f"added source {name}: \\\\{server}\\{share} (port {port})")
 
@@ -105,8 +106,11 @@ def sources_remove(settings: Settings, name: str) -> None:
     try:
         with transaction(runtime.sessions) as session:
             remove_source(session, name)
-            audit.record(session, actor="cli", action="source.remove", target=name)
+            audit.record(session, actor=operator(), action="source.remove", target=name)
     except SourceConfigError as exc:
+        record_refusal(
+            runtime, actor=operator(), action="source.remove", target=name, reason=str(exc)
+        )
         raise click.ClickException(str(exc)) from None
     click.echo(f"removed source {name}")
 
@@ -191,7 +195,11 @@ def crawl_command(settings: Settings, source_name: str | None, full: bool, as_js
             continue
         with transaction(runtime.sessions) as session:
             audit.record(
-                session, actor="cli", action="crawl", target=source.name, details=counts.as_dict()
+                session,
+                actor=operator(),
+                action="crawl",
+                target=source.name,
+                details=counts.as_dict(),
             )
         summaries[source.name] = {
             **counts.as_dict(),
@@ -229,7 +237,7 @@ def _record_failed_run(runtime: Runtime, source: str, error: str) -> None:
         )
         audit.record(
             session,
-            actor="cli",
+            actor=operator(),
             action="crawl",
             target=source,
             outcome=Outcome.FAILED,

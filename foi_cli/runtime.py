@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -12,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.shares import ShareProvider
 from crawler.smb import ShareLocation, SmbShare
+from foi_core import audit
 from foi_core.audit_seal import AuditSeal, load_audit_seal
 from foi_core.clients import build_elasticsearch
 from foi_core.credentials import resolve
-from foi_core.db import build_engine, session_factory
+from foi_core.db import build_engine, session_factory, transaction
 from foi_core.models import Source
 from foi_core.settings import Settings
 from indexer.distributed import CeleryDispatch
@@ -127,4 +130,28 @@ class Runtime:
             exclude=tuple(source.exclude),
             workers=self.settings.crawl_workers,
             dispatch=self.dispatch(),
+        )
+
+
+def operator() -> str:
+    """Who runs an administrative command without `--as`: the operating-system account, so
+    the audit log names a person rather than "cli"."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        name = f"uid {os.getuid()}"
+    return f"{name} (command line)"
+
+
+def record_refusal(runtime: Runtime, *, actor: str, action: str, target: str, reason: str) -> None:
+    """Audit a refused command as a refused web action is audited: in its own transaction,
+    since the refused work rolled back."""
+    with transaction(runtime.sessions) as session:
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            target=target,
+            outcome=audit.Outcome.DENIED,
+            details={"reason": reason},
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import getpass
+import io
 import uuid
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +24,8 @@ class Invoke(Protocol):
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Invoke `foi` with a private database in tmp_path and the stack's services."""
     monkeypatch.setenv("FOI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    # The audit checkpoints of this database, not of the developer's own (state folder's).
+    monkeypatch.setenv("FOI_AUDIT_ANCHOR_FILE", str(tmp_path / "anchors.log"))
     runner = CliRunner()
 
     def invoke(*args: str, stdin: str | None = None) -> Result:
@@ -132,3 +137,18 @@ def test_crawl_with_unresolvable_credentials_is_recorded_and_others_continue(
     assert '"status": "failed"' in result.output
     verified = run("audit", "verify")
     assert verified.exit_code == 0
+
+
+def test_refused_commands_are_audited_under_the_operator(run: Invoke, stack: LocalStack) -> None:
+    name = f"clerk{uuid.uuid4().hex[:6]}"
+    args = ("users", "add", name, "--role", "front_office", "--password-stdin")
+    assert run(*args, stdin="a long enough password\n").exit_code == 0
+    assert run(*args, stdin="a long enough password\n").exit_code == 1
+    assert _add(run, "inline", stack, credential="hunter2hunter2").exit_code == 1
+    exported = run("audit", "export")
+    rows = list(csv.DictReader(io.StringIO(exported.output)))
+    mine = [(r["action"], r["outcome"]) for r in rows if r["target"] in (name, "inline")]
+    assert mine == [("user.create", "ok"), ("user.create", "denied"), ("source.add", "denied")]
+    operator = f"{getpass.getuser()} (command line)"
+    assert all(r["actor"] == operator for r in rows if r["target"] in (name, "inline"))
+    assert "hunter2" not in exported.output

@@ -158,7 +158,11 @@ def reference(
     prefix = f"test-{uuid.uuid4().hex[:10]}"
     runtime = Runtime(
         dataclasses.replace(
-            settings, database_url=f"sqlite:///{state}/foi.db", index_prefix=prefix, broker_url=""
+            settings,
+            database_url=f"sqlite:///{state}/foi.db",
+            audit_anchor_file=state / "anchors.log",
+            index_prefix=prefix,
+            broker_url="",
         )
     )
     try:
@@ -191,6 +195,7 @@ def distributed(
         **os.environ,
         "FOI_STATE_DIR": str(settings.state_dir),
         "FOI_DATABASE_URL": postgres_url,
+        "FOI_AUDIT_ANCHOR_FILE": str(tmp_path / "anchors.log"),
         "FOI_INDEX_PREFIX": prefix,
         "FOI_BROKER_URL": broker_url,
         "FOI_REDIS_URL": broker_url,
