@@ -318,6 +318,22 @@ class SourceChange(Base):
     new_sha256: Mapped[str] = mapped_column(String(64), default="")
     preserved: Mapped[bool] = mapped_column(default=False)
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When records managers were mailed about it (retention.alerts); None: not yet.
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class DocumentMove(Base):
+    """An index document id retired by a move or rename at source (ids derive from paths),
+    and the id the same document has now, so old links and references still find it. Kept
+    pointing at the latest id: each move re-points the ids that led to the one it retires."""
+
+    __tablename__ = "document_moves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    old_id: Mapped[str] = mapped_column(String(64), unique=True)
+    new_id: Mapped[str] = mapped_column(String(64), index=True)
+    source_name: Mapped[str] = mapped_column(String(100))
+    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class RetentionSchedule(Base):

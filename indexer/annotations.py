@@ -60,6 +60,17 @@ def set_fields(es: Elasticsearch, names: IndexNames, updates: Iterable[Mapping[s
     return write_partial(es, names.write_alias, updates)
 
 
+def repoint_versions(
+    es: Elasticsearch, names: IndexNames, old_root_id: str, new_root_id: str
+) -> int:
+    """The held versions of a file that moved at source name it by its new id."""
+    updates = [
+        {"doc_id": doc["doc_id"], "version_of": new_root_id}
+        for doc in scan(es, names.read_alias, {"term": {"version_of": old_root_id}}, ["doc_id"])
+    ]
+    return write_partial(es, names.write_alias, updates) if updates else 0
+
+
 def copy_as_version(
     es: Elasticsearch,
     names: IndexNames,

@@ -8,7 +8,10 @@ matter for preservation, so a held file's earlier content is never overwritten u
   (a write replaces a whole document, so they must be written with it);
 - `before_replace` before a file's documents are overwritten with different content (or with
   none, when the file can no longer be read);
-- `moved` when a rename is re-pointed to its new path (the document id changes);
+- `moved` when a file is found at a new path with its old file id (renamed or moved, perhaps
+  changed too), before its documents are written under their new ids, so everything keyed by
+  the old ids (holds, preservation, case collections) follows it and the new documents are
+  written already annotated;
 - `deleted_at_source` when files vanished from the share;
 - `crawl_finished` once per crawl, to re-apply folder and query holds to what was indexed and
   to preserve newly held originals.
@@ -16,8 +19,23 @@ matter for preservation, so a held file's earlier content is never overwritten u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class FileMove:
+    """A file the crawl found at a new path with the file id it had at its old one. Document
+    ids derive from paths, so every document of the file gets a new id."""
+
+    source: str
+    old_root_id: str
+    new_root_id: str
+    new_path: str
+    sha256: str  # the content last indexed (before any change found with the move)
+    # Every document id of the file (the file's own and its embedded documents') -> new id.
+    ids: Mapping[str, str]
 
 
 class RecordKeeping(Protocol):
@@ -25,7 +43,7 @@ class RecordKeeping(Protocol):
 
     def before_replace(self, root_id: str, old_sha256: str, new_sha256: str) -> None: ...
 
-    def moved(self, old_root_id: str, new_root_id: str, new_path: str) -> None: ...
+    def moved(self, move: FileMove) -> None: ...
 
     def deleted_at_source(self, root_ids: Sequence[str]) -> None: ...
 
@@ -41,7 +59,7 @@ class NoRecordKeeping:
     def before_replace(self, root_id: str, old_sha256: str, new_sha256: str) -> None:
         return None
 
-    def moved(self, old_root_id: str, new_root_id: str, new_path: str) -> None:
+    def moved(self, move: FileMove) -> None:
         return None
 
     def deleted_at_source(self, root_ids: Sequence[str]) -> None:

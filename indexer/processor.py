@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +29,13 @@ from crawler.smb import AccessDenied, FileFacts, FileVanished, SmbShare, SourceE
 from foi_core.db import transaction
 from foi_core.models import FileState, stored_file_id
 from indexer.bulk import delete_documents, write_documents, write_partial
-from indexer.documents import FileRecord, embedded_documents, file_doc_id, file_document
+from indexer.documents import (
+    FileRecord,
+    embedded_doc_id,
+    embedded_documents,
+    file_doc_id,
+    file_document,
+)
 from indexer.extract import (
     Extraction,
     ParseInterrupted,
@@ -37,8 +43,9 @@ from indexer.extract import (
     TikaExtractor,
     TikaUnavailable,
 )
-from indexer.keeping import NoRecordKeeping, RecordKeeping
+from indexer.keeping import FileMove, NoRecordKeeping, RecordKeeping
 from indexer.lifecycle import IndexNames
+from indexer.moves import remember_moves
 from indexer.reuse import ContentReuse
 
 FAILED_STATUSES = frozenset(
@@ -95,9 +102,13 @@ class FileProcessor:
 
     def process(self, facts: FileFacts, run_id: int, previous: FileState | None) -> FileOutcome:
         if previous is None:
-            renamed_from = self._rename_source(facts)
-            if renamed_from is not None:
-                return self._repoint(facts, renamed_from, run_id)
+            moved_from = self._move_source(facts)
+            if moved_from is not None:
+                previous, status = self._move(facts, moved_from, run_id)
+                if status is not None:
+                    return FileOutcome(facts.path, "renamed", status)
+                # Moved and changed: the change is handled under the file's new identity, as
+                # for any file changed in place (a held file's old content kept as a version).
         kind = "new" if previous is None or previous.deleted else "changed"
         crawled = datetime.now(UTC)
         try:
@@ -217,18 +228,18 @@ class FileProcessor:
         does not (a member taken out of a zip, an attachment removed): ids are deterministic,
         so everything still there was just overwritten, and anything else is stale."""
         keep = set(written)
-        found = self.es.search(
-            index=self.names.read_alias,
-            size=10_000,
-            source=False,
-            query={"term": {"root_id": root_id}},
-        )["hits"]["hits"]
-        stale = [hit["_id"] for hit in found if hit["_id"] not in keep]
+        stale = [doc for doc in self._ids({"term": {"root_id": root_id}}) if doc not in keep]
         if stale:
             delete_documents(self.es, self.names.write_alias, stale)
 
-    def _rename_source(self, facts: FileFacts) -> FileState | None:
-        """A known file with this file id, size and mtime that is gone from its old path."""
+    def _move_source(self, facts: FileFacts) -> FileState | None:
+        """The known file with this file id whose old path is gone: `facts` is that file,
+        renamed or moved (and perhaps changed since: size and time are not compared).
+
+        On Samba the file id is the inode, which the file system may give a new file after the
+        old one was deleted between two crawls. Such a file is taken for the old one, moved and
+        changed: it inherits the old file's holds and collections, and a held old file's
+        content is kept as a held version, so nothing held is lost (the safe side)."""
         if not facts.file_id:
             return None
         with self.sessions() as session:
@@ -237,8 +248,6 @@ class FileProcessor:
                     select(FileState).where(
                         FileState.source_name == self.source,
                         FileState.file_id == stored_file_id(facts.file_id),
-                        FileState.size == facts.size,
-                        FileState.mtime_ns == facts.mtime_ns,
                         FileState.deleted.is_(False),
                         FileState.path != facts.path,
                     )
@@ -255,43 +264,79 @@ class FileProcessor:
                 continue
         return None
 
-    def _repoint(self, facts: FileFacts, old: FileState, run_id: int) -> FileOutcome:
-        """Move the record to its new path without re-reading or re-extracting it."""
+    def _move(self, facts: FileFacts, old: FileState, run_id: int) -> tuple[FileState, str | None]:
+        """Give a moved file its new path and ids without re-reading it: record keeping moves
+        everything keyed by the old ids first (so the documents are written already held), the
+        documents are copied under their new ids, the old ones go, and the crawl state and the
+        old -> new id map (`DocumentMove`) change in one transaction. Every step is safe to
+        repeat, so a crawl that stopped part-way finishes the move next time.
+
+        Returns the file's state at its new path, and the extraction status, or None when the
+        content must be read again (it changed with the move, or its documents are missing)."""
         crawled = datetime.now(UTC)
-        original = self.es.get(index=self.names.read_alias, id=old.doc_id)["_source"]
-        record = self._record(facts, old.sha256, original.get("mime_type", ""))
-        status, _ = self.reuse.copy_extraction(
-            original, record, crawled, duplicate="duplicate_of" in original
-        )
-        stale = self.es.search(
-            index=self.names.read_alias,
-            size=10_000,
-            source=False,
-            query={"term": {"root_id": old.doc_id}},
-        )["hits"]["hits"]
-        delete_documents(self.es, self.names.write_alias, [hit["_id"] for hit in stale])
         new_id = file_doc_id(self.source, facts.path)
-        if "duplicate_of" not in original:
-            # An original that moved takes its duplicates' pointers with it.
-            copies = self.es.search(
-                index=self.names.read_alias,
-                size=10_000,
-                source=False,
-                query={"term": {"duplicate_of": old.doc_id}},
-            )["hits"]["hits"]
-            write_partial(
-                self.es,
-                self.names.write_alias,
-                ({"doc_id": hit["_id"], "duplicate_of": new_id} for hit in copies),
+        # A repeat of a move that stopped part-way finds the documents under their new ids.
+        original = self._indexed(old.doc_id) or self._indexed(new_id)
+        root = str(original["doc_id"]) if original else old.doc_id
+        embedded = self._embedded_paths(root)
+        ids = {old.doc_id: new_id}
+        ids.update(
+            (embedded_doc_id(old.doc_id, path), embedded_doc_id(new_id, path)) for path in embedded
+        )
+        self.keeping.moved(FileMove(self.source, old.doc_id, new_id, facts.path, old.sha256, ids))
+        status: str | None = None
+        if original is not None:
+            # As last indexed: a change found with the move is indexed over it afterwards.
+            was = replace(facts, size=old.size, mtime_ns=old.mtime_ns)
+            record = self._record(was, old.sha256, original.get("mime_type", ""))
+            copied, _ = self.reuse.copy_extraction(
+                original, record, crawled, duplicate="duplicate_of" in original
             )
+            if (old.size, old.mtime_ns) == (facts.size, facts.mtime_ns):
+                status = copied
+            else:
+                # The change is handled next, against these documents: make them searchable.
+                self.es.indices.refresh(index=self.names.write_alias)
+            if "duplicate_of" not in original:
+                # An original that moved takes its duplicates' pointers with it.
+                copies = self._ids({"term": {"duplicate_of": old.doc_id}})
+                write_partial(
+                    self.es,
+                    self.names.write_alias,
+                    ({"doc_id": copy, "duplicate_of": new_id} for copy in copies),
+                )
+        delete_documents(
+            self.es, self.names.write_alias, self._ids({"term": {"root_id": old.doc_id}})
+        )
         self.reuse.moved(old.sha256, old.doc_id, new_id)
-        self.keeping.moved(old.doc_id, new_id, facts.path)
         with transaction(self.sessions) as session:
             state = session.get_one(FileState, old.id)
-            state.path = facts.path
-            state.doc_id = new_id
-            state.last_seen_run = run_id
-        return FileOutcome(facts.path, "renamed", status)
+            state.path, state.doc_id, state.last_seen_run = facts.path, new_id, run_id
+            remember_moves(session, self.source, ids)
+            session.flush()
+            session.expunge(state)
+        return state, status
+
+    def _indexed(self, doc_id: str) -> dict[str, Any] | None:
+        hit = self.es.options(ignore_status=404).get(index=self.names.read_alias, id=doc_id)
+        return dict(hit["_source"]) if hit.get("found") else None
+
+    def _ids(self, query: dict[str, Any]) -> list[str]:
+        hits = self.es.search(index=self.names.read_alias, size=10_000, source=False, query=query)[
+            "hits"
+        ]["hits"]
+        return [hit["_id"] for hit in hits]
+
+    def _embedded_paths(self, root_id: str) -> list[str]:
+        hits = self.es.search(
+            index=self.names.read_alias,
+            size=10_000,
+            source={"includes": ["embedded_path"]},
+            query={
+                "bool": {"filter": [{"term": {"root_id": root_id}}, {"term": {"kind": "embedded"}}]}
+            },
+        )["hits"]["hits"]
+        return [str(hit["_source"]["embedded_path"]) for hit in hits]
 
     def _failure(
         self,

@@ -5,7 +5,10 @@
 - Before a held file's documents are overwritten with different content, they are kept as a
   held version (`version_of` the file), its content already in the preservation store; the
   change is recorded and audited. A held file deleted or moved at source is recorded and
-  audited the same way; a move takes the hold to the new path.
+  audited the same way.
+- Identity follows the SMB file id: a file moved or renamed at source takes everything keyed
+  by its document ids (holds, preservation, changes at source, held versions, case
+  collections) to its new ids, held or not.
 - After each crawl the folder and query holds are re-applied, the current content of every
   held file of the source is owed a copy, and owed copies are made.
 """
@@ -21,11 +24,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from foi_core import audit
 from foi_core.db import transaction
-from foi_core.models import FileState, HeldDocument, PreservationTask, SourceChange
-from indexer.annotations import copy_as_version, set_hold_ids
+from foi_core.models import (
+    CaseDocument,
+    FileState,
+    HeldDocument,
+    PreservationTask,
+    SourceChange,
+)
+from indexer.annotations import copy_as_version, repoint_versions
+from indexer.keeping import FileMove
 from retention.classify import closed_cases, current_schedule, retention_fields
 from retention.context import Records
 from retention.holds import apply_scopes, holds_by_root
@@ -129,38 +140,101 @@ class RecordKeeper:
         if not preserved:
             log.error("held file %s changed at source before its original was preserved", path)
 
-    def moved(self, old_root_id: str, new_root_id: str, new_path: str) -> None:
-        with self.records.sessions() as session:
-            hold_ids = holds_by_root(session, [old_root_id]).get(old_root_id, [])
-        if not hold_ids:
-            return
+    def moved(self, move: FileMove) -> None:
+        """Everything keyed by the file's old ids follows it to the new ones, in one
+        transaction: hold membership (of released holds too: it is the same file's history),
+        owed and made copies, changes found at source, case collections; then its held
+        versions in the index. Called before the file's documents are written under the new
+        ids, so they are written held. A held file's move is recorded and audited."""
+        old, new = move.old_root_id, move.new_root_id
         with transaction(self.records.sessions) as session:
+            hold_ids = holds_by_root(session, [old]).get(old, [])
+            self._rekey_members(session, move)
+            self._rekey_tasks(session, move)
             session.execute(
-                update(HeldDocument)
-                .where(HeldDocument.root_id == old_root_id)
-                .values(root_id=new_root_id, path=new_path)
+                update(SourceChange).where(SourceChange.root_id == old).values(root_id=new)
             )
-            session.execute(
-                update(PreservationTask)
-                .where(PreservationTask.root_id == old_root_id)
-                .values(root_id=new_root_id, path=new_path)
-            )
-            session.add(
-                SourceChange(
-                    root_id=new_root_id,
-                    source_name=self.source,
-                    path=new_path,
-                    change="moved",
+            self._rekey_cases(session, move)
+            if hold_ids:
+                preserved = bool(move.sha256) and self.records.store.has(move.sha256)
+                session.add(
+                    SourceChange(
+                        root_id=new,
+                        source_name=self.source,
+                        path=move.new_path,
+                        change="moved",
+                        old_sha256=move.sha256,
+                        new_sha256=move.sha256,
+                        preserved=preserved,
+                    )
                 )
+                audit.record(
+                    session,
+                    actor="crawler",
+                    action="held_moved_at_source",
+                    target=f"doc:{new}",
+                    details={
+                        "from_doc": old,
+                        "path": move.new_path,
+                        "holds": hold_ids,
+                        "original_preserved": preserved,
+                    },
+                )
+        repoint_versions(self.records.es, self.records.names, old, new)
+
+    @staticmethod
+    def _rekey_members(session: Session, move: FileMove) -> None:
+        rows = session.execute(
+            select(HeldDocument).where(HeldDocument.root_id == move.old_root_id)
+        ).scalars()
+        taken = set(
+            session.execute(
+                select(HeldDocument.hold_id).where(HeldDocument.root_id == move.new_root_id)
+            ).scalars()
+        )
+        for row in rows:
+            # Membership rows are never deleted: where the new id is a member already (a
+            # file once at the new path), the old row stays as history.
+            if row.hold_id not in taken:
+                row.root_id, row.path = move.new_root_id, move.new_path
+                row.doc_id = move.ids.get(row.doc_id, row.doc_id)
+
+    @staticmethod
+    def _rekey_tasks(session: Session, move: FileMove) -> None:
+        rows = session.execute(
+            select(PreservationTask).where(PreservationTask.root_id == move.old_root_id)
+        ).scalars()
+        owed = set(
+            session.execute(
+                select(PreservationTask.sha256).where(PreservationTask.root_id == move.new_root_id)
+            ).scalars()
+        )
+        for row in rows:
+            if row.sha256 not in owed:  # else that content is owed under the new id already
+                row.root_id, row.path = move.new_root_id, move.new_path
+
+    @staticmethod
+    def _rekey_cases(session: Session, move: FileMove) -> None:
+        rows = session.execute(
+            select(CaseDocument).where(
+                (CaseDocument.root_id == move.old_root_id) | CaseDocument.doc_id.in_(list(move.ids))
             )
-            audit.record(
-                session,
-                actor="crawler",
-                action="held_moved_at_source",
-                target=f"doc:{new_root_id}",
-                details={"from_doc": old_root_id, "path": new_path, "holds": hold_ids},
-            )
-        set_hold_ids(self.records.es, self.records.names, {new_root_id: hold_ids})
+        ).scalars()
+        for row in rows:
+            doc_id = move.ids.get(row.doc_id, row.doc_id)
+            twin = session.execute(
+                select(CaseDocument.id).where(
+                    CaseDocument.case_id == row.case_id, CaseDocument.doc_id == doc_id
+                )
+            ).scalar_one_or_none()
+            if twin is not None and twin != row.id:
+                # The case holds the document under its new id already: one entry is enough.
+                row.removed, row.removed_by = True, "crawler"
+                row.removed_reason = f"moved at source; collected again as {doc_id}"
+                continue
+            row.doc_id = doc_id
+            if row.root_id == move.old_root_id:
+                row.root_id = move.new_root_id
 
     def deleted_at_source(self, root_ids: Sequence[str]) -> None:
         with self.records.sessions() as session:

@@ -13,14 +13,23 @@ from typing import Any
 from urllib.parse import quote
 
 from elasticsearch import ApiError, TransportError
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from crawler.shares import CHUNK_BYTES, ShareProvider, SourceUnavailable
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import Role
-from indexer import records
+from indexer import moves, records
 from search_app.auth import CurrentUser, services, signed_in_user
 from search_app.keeping import RecordsState, records_state
 
@@ -46,7 +55,9 @@ def audit_access(user: CurrentUser, action: str, doc_id: str, outcome: str, **de
 
 
 def load_visible(doc_id: str, user: CurrentUser, action: str) -> tuple[dict[str, Any], str]:
-    """The document and the audit outcome for this access (ok or override); 404 if hidden."""
+    """The document and the audit outcome for this access (ok or override); 404 if hidden.
+    An id retired by a move at source redirects to the same address with the document's id
+    now, when the user may see it there (otherwise 404, like any hidden document)."""
     if not _DOC_ID.match(doc_id):
         abort(404)
     principal = user.principal()
@@ -55,10 +66,31 @@ def load_visible(doc_id: str, user: CurrentUser, action: str) -> tuple[dict[str,
     except (ApiError, TransportError):
         abort(503)
     if doc is None:
+        moved = _moved_to(doc_id, user)
+        if moved is not None and request.endpoint is not None:
+            target: dict[str, Any] = {**request.args, **(request.view_args or {})}
+            target["doc_id"] = moved
+            abort(redirect(url_for(request.endpoint, **target)))
         audit_access(user, action, doc_id, Outcome.DENIED, reason="not found or not permitted")
         abort(404)
     own = records.visible_to_own_sids(doc, user.principal().sids)
     return doc, Outcome.OK if own else Outcome.OVERRIDE
+
+
+def _moved_to(doc_id: str, user: CurrentUser) -> str | None:
+    """The id of the document once indexed as `doc_id` (moved or renamed at source since), if
+    this user may see it."""
+    with services().sessions() as session:
+        current = moves.current_id(session, doc_id)
+    if current is None:
+        return None
+    try:
+        doc = records.get_document(
+            services().es, services().index.read_alias, current, user.principal()
+        )
+    except (ApiError, TransportError):
+        abort(503)
+    return current if doc is not None else None
 
 
 @bp.get("/documents/<doc_id>")
