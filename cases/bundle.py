@@ -15,38 +15,60 @@ Invariants:
   metadata files go, together, after the documents in the last part.
 * Parts and metadata files are written as `*.partial` and renamed only when the whole bundle is
   complete; an error that is not one document's fault (disk full, say) removes them all.
+* Only the version collected is disclosed (cases.bundle_read): from the share while it still
+  holds those bytes, else from the preservation store, and the manifest says which and why
+  (changed or deleted at source since collection, a held version). A collected version that
+  neither holds is an error row, never other bytes.
 * Failures are data: an unreadable document is recorded in the manifest and `errors.csv`; a
-  document whose SHA-256 differs from the one recorded at index time is included but listed in
-  `errors.csv` and counted in `summary.txt`.
+  document changed or deleted at source since collection is included as collected and listed
+  in `errors.csv`; one collected before versions were pinned whose SHA-256 differs from the one
+  recorded at index time is included but flagged. `summary.txt` counts them all.
+* After the parts are published each is hashed (SHA-256) as it is on disk, for the audit log.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
 
+from cases.bundle_metadata import (
+    METADATA_FILES,
+    CustodyEvent,
+    ManifestRow,
+    Tally,
+    render,
+    tally,
+)
 from cases.bundle_names import archive_name, csv_cell
+from cases.bundle_read import (
+    CHUNK_BYTES,
+    Opener,
+    Origin,
+    Original,
+    ShareFacts,
+    SourceState,
+    read_collected,
+    read_indexed,
+)
 from cases.bundle_zip import Parts, entry_bound, part_name
 
-CHUNK_BYTES = 1024 * 1024
-SPOOL_MEMORY_BYTES = 8 * CHUNK_BYTES
-METADATA_FILES = (
-    "manifest.csv",
-    "manifest.json",
-    "summary.txt",
-    "errors.csv",
-    "chain-of-custody.csv",
-    "chain-of-custody.txt",
-)
+__all__ = [
+    "METADATA_FILES",
+    "BundleExistsError",
+    "BundleItem",
+    "BundleNameError",
+    "BundleRequest",
+    "BundleResult",
+    "CustodyEvent",
+    "ShareFacts",
+    "archive_name",
+    "csv_cell",
+    "write_bundle",
+]
 
 _BUNDLE_NAME = re.compile(r"[A-Za-z0-9._-]{1,150}")
 
@@ -61,26 +83,30 @@ class BundleExistsError(FileExistsError):
 
 @dataclass(frozen=True)
 class BundleItem:
+    """One collected document. `open_original` reads the file where it lives now (the share);
+    with `collected_sha256` (the version collected) only bytes hashing to it are disclosed,
+    from the share or else from `open_preserved` (the preservation store's copy). Without it,
+    `sha256` (the hash indexed) is what the bytes read are checked against."""
+
     doc_id: str
     unc: str
     path: str
     filename: str
     size: int
-    modified: datetime | None
+    modified: datetime | None  # the document's own metadata (Tika), if it carries one
     sha256: str
     extraction_status: str
     extracted_text: str | None
     collected_by: str
     collected_at: datetime
-    open_original: Callable[[], AbstractContextManager[BinaryIO]]
-
-
-@dataclass(frozen=True)
-class CustodyEvent:
-    at: datetime
-    actor: str
-    action: str
-    details: str
+    open_original: Opener
+    created: datetime | None = None
+    collected_sha256: str = ""
+    open_preserved: Opener | None = None
+    share_facts: Callable[[], ShareFacts | None] | None = None
+    collected_share_modified: datetime | None = None
+    held_version: bool = False
+    deleted_at_source: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +120,8 @@ class BundleRequest:
     custody: Sequence[CustodyEvent]
     max_part_bytes: int = 2 * 1024**3
     include_text: bool = True
+    # The audit log's head as the bundle is written (foi_core.audit.head_statement).
+    audit_head: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +134,8 @@ class BundleEntryResult:
     md5: str
     hash_matches: bool | None
     error: str
+    origin: str = ""
+    source_state: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,33 +148,9 @@ class BundleResult:
     total_bytes: int
     manifest_csv: Path
     metadata_files: tuple[Path, ...]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _Row:
-    """One document's manifest row, fields in manifest order. It never keeps the item itself,
-    whose text and opener would make memory grow with the number of documents."""
-
-    number: int
-    doc_id: str
-    unc: str
-    file_name: str
-    archive_path: str = ""
-    text_path: str = ""
-    part: int = 0  # 1-based; 0 when not included. Names depend on the final part count.
-    size: int = 0
-    modified: datetime | None
-    sha256: str = ""
-    md5: str = ""
-    indexed_sha256: str
-    hash_matches: bool | None = None
-    extraction_status: str
-    collected_by: str
-    collected_at: datetime
-    error: str = ""
-
-
-MANIFEST_FIELDS = tuple(field.name for field in fields(_Row))
+    # SHA-256 of each part as published, in `parts` order.
+    part_sha256: tuple[str, ...] = ()
+    counts: Tally | None = None
 
 
 def write_bundle(request: BundleRequest, directory: Path) -> BundleResult:
@@ -171,11 +177,11 @@ def write_bundle(request: BundleRequest, directory: Path) -> BundleResult:
             for number, item in enumerate(request.items, start=1)
         ]
         total = max(parts.count, 1)  # with no documents, the metadata is the first part
-        _render_metadata(request, rows, parts, total, partials)
+        render(request, rows, parts, total, partials)
         if not parts.fits(_metadata_bound(partials)):
             # Part names are in the metadata, and one more part may change them all.
             total += 1
-            _render_metadata(request, rows, parts, total, partials)
+            render(request, rows, parts, total, partials)
             parts.close()
         parts.reserve(_metadata_bound(partials))
         for name, path in zip(METADATA_FILES, partials, strict=True):
@@ -188,47 +194,68 @@ def write_bundle(request: BundleRequest, directory: Path) -> BundleResult:
         for path in partials:
             path.unlink(missing_ok=True)
         raise
-    included, failed, mismatched, total_bytes = _tally(rows)
+    counts = tally(rows)
     return BundleResult(
         parts=final_parts,
         items=tuple(_entry_result(row, request.name, parts.count) for row in rows),
-        included=included,
-        failed=failed,
-        mismatched=mismatched,
-        total_bytes=total_bytes,
+        included=counts.included,
+        failed=counts.failed,
+        mismatched=counts.mismatched,
+        total_bytes=counts.total_bytes,
         manifest_csv=sidecars[0],
         metadata_files=tuple(sidecars),
+        part_sha256=tuple(_file_sha256(part) for part in final_parts),
+        counts=counts,
+    )
+
+
+def _read(item: BundleItem, directory: Path) -> Original:
+    if not item.collected_sha256:
+        return read_indexed(item.open_original, directory)
+    return read_collected(
+        item.collected_sha256,
+        None if item.held_version else item.open_original,
+        item.open_preserved,
+        directory,
+        known_deleted=item.deleted_at_source,
     )
 
 
 def _add_document(
     request: BundleRequest, number: int, item: BundleItem, parts: Parts, directory: Path
-) -> _Row:
-    row = _Row(
+) -> ManifestRow:
+    original = _read(item, directory)
+    try:
+        share = item.share_facts() if item.share_facts is not None else None
+    except Exception:  # the dates are facts about the share, not a reason to lose the document
+        share = None
+    from_share = original.origin == Origin.SHARE
+    row = ManifestRow(
         number=number,
         doc_id=item.doc_id,
         unc=item.unc,
         file_name=item.filename,
-        modified=item.modified,
+        origin=str(original.origin or ""),
+        source_state=_state(original),
+        held_version=item.held_version,
+        deleted_at_source=item.deleted_at_source or original.state == SourceState.DELETED,
+        share_modified=share.modified
+        if share is not None and from_share
+        else item.collected_share_modified,
+        share_created=share.created if share is not None else None,
+        embedded_created=item.created,
+        embedded_modified=item.modified,
+        collected_sha256=item.collected_sha256,
+        share_sha256=original.share_sha256,
         indexed_sha256=item.sha256,
         extraction_status=item.extraction_status,
         collected_by=item.collected_by,
         collected_at=item.collected_at,
     )
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES, dir=str(directory)) as spool:
-        sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-        size, opened = 0, False
-        try:
-            with item.open_original() as source:
-                opened = True
-                while chunk := source.read(CHUNK_BYTES):
-                    sha256.update(chunk)
-                    md5.update(chunk)
-                    spool.write(chunk)
-                    size += len(chunk)
-        except Exception as exc:
-            stage = f"could not read (after {size:,} bytes)" if opened else "could not open"
-            return replace(row, error=f"{stage}: {type(exc).__name__}: {exc}")
+    if original.spool is None:
+        return replace(row, error=original.error)
+    try:
+        size, spool = original.size, original.spool
         archive_path = archive_name("documents", number, item.filename)
         entries = [(archive_path, size)]
         text = item.extracted_text if request.include_text else None
@@ -236,24 +263,32 @@ def _add_document(
         if text is not None:
             entries.append((text_path, sum(len(c) for c in _text_chunks(text))))
         parts.reserve(sum(entry_bound(name, entry_size) for name, entry_size in entries))
-        spool.seek(0)
         when = item.modified or request.exported_at
         parts.add(archive_path, iter(lambda: spool.read(CHUNK_BYTES), b""), size, when)
         if text is not None:
             parts.add(text_path, _text_chunks(text), entries[1][1], when)
         parts.record_document(size)
-    indexed = item.sha256.strip().lower()
-    digest = sha256.hexdigest()
+    finally:
+        original.close()
+    expected = (item.collected_sha256 or item.sha256).strip().lower()
     return replace(
         row,
         archive_path=archive_path,
         text_path=text_path,
         part=parts.count,
         size=size,
-        sha256=digest,
-        md5=md5.hexdigest(),
-        hash_matches=(indexed == digest) if indexed else None,
+        sha256=original.sha256,
+        md5=original.md5,
+        hash_matches=(expected == original.sha256) if expected else None,
     )
+
+
+def _state(original: Original) -> str:
+    if original.state is None or original.state == SourceState.NOT_PINNED:
+        return ""
+    if original.state_detail:
+        return f"{original.state}: {original.state_detail}"
+    return str(original.state)
 
 
 def _metadata_bound(paths: Sequence[Path]) -> int:
@@ -261,117 +296,7 @@ def _metadata_bound(paths: Sequence[Path]) -> int:
     return sum(entry_bound(name, size) for name, size in zip(METADATA_FILES, sizes, strict=True))
 
 
-def _render_metadata(
-    request: BundleRequest, rows: list[_Row], parts: Parts, total: int, paths: list[Path]
-) -> None:
-    manifest_csv, manifest_json, summary, errors, custody_csv, custody_txt = paths
-    # Manifest rows are made as they are written, so memory holds only the small `_Row`s.
-    manifest = (_manifest_row(row, request.name, total).values() for row in rows)
-    _write_csv(manifest_csv, MANIFEST_FIELDS, manifest)
-    with manifest_json.open("w", encoding="utf-8") as out:
-        header = {
-            "bundle": request.name,
-            "case_reference": request.case_reference,
-            "title": request.title,
-            "exported_by": request.exported_by,
-            "exported_at": _iso(request.exported_at),
-        }
-        # Streamed a row at a time: the header object is written without its closing brace.
-        out.write(json.dumps(header, ensure_ascii=False, indent=2)[:-2] + ',\n  "documents": [')
-        for i, row in enumerate(rows):
-            document = _manifest_row(row, request.name, total)
-            out.write(("," if i else "") + "\n    " + json.dumps(document, ensure_ascii=False))
-        out.write("\n  ]\n}\n")
-    error_fields = ("number", "doc_id", "unc", "file_name", "problem", "detail", "included")
-    _write_csv(errors, error_fields, _error_rows(rows))
-    events = [*request.custody, *_export_events(request, parts, total)]
-    custody = ((_iso(e.at), e.actor, e.action, e.details) for e in events)
-    _write_csv(custody_csv, ("at", "actor", "action", "details"), custody)
-    with custody_txt.open("w", encoding="utf-8") as out:
-        out.write(f"Chain of custody: {request.case_reference} ({request.name})\n\n")
-        for e in events:
-            out.write(f"{_iso(e.at)}  {e.actor}  {e.action}\n    {e.details}\n")
-    summary.write_text(_summary(request, rows, total), encoding="utf-8")
-
-
-def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Iterable[object]]) -> None:
-    # The BOM makes Excel read the file as UTF-8.
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows([csv_cell(value) for value in row] for row in rows)
-
-
-def _manifest_row(row: _Row, bundle: str, total: int) -> dict[str, Any]:
-    values = {name: getattr(row, name) for name in MANIFEST_FIELDS}
-    values["part"] = part_name(bundle, row.part, total) if row.part else ""
-    values["modified"], values["collected_at"] = _iso(row.modified), _iso(row.collected_at)
-    return values
-
-
-def _error_rows(rows: Iterable[_Row]) -> Iterator[tuple[object, ...]]:
-    for row in rows:
-        cells = (row.number, row.doc_id, row.unc, row.file_name)
-        if row.error:
-            yield (*cells, "not included", row.error, "no")
-        elif row.hash_matches is False:
-            indexed = row.indexed_sha256.strip().lower()
-            yield (
-                *cells,
-                "hash mismatch",
-                f"indexed sha256 {indexed}, exported {row.sha256}",
-                "yes",
-            )
-
-
-def _export_events(request: BundleRequest, parts: Parts, total: int) -> Iterator[CustodyEvent]:
-    for index in range(1, total + 1):
-        documents = parts.documents[index - 1] if index <= parts.count else 0
-        size = parts.document_bytes[index - 1] if index <= parts.count else 0
-        at = parts.closed_at[index - 1] if index <= len(parts.closed_at) else datetime.now(UTC)
-        details = f"{part_name(request.name, index, total)}: {documents} documents, {size:,} bytes"
-        if index == total:
-            details += ", and the bundle metadata"
-        yield CustodyEvent(at, request.exported_by, "exported", details)
-
-
-def _summary(request: BundleRequest, rows: list[_Row], total: int) -> str:
-    included, failed, mismatched, total_bytes = _tally(rows)
-    names = ", ".join(part_name(request.name, i, total) for i in range(1, total + 1))
-    lines = [
-        f"Disclosure bundle {request.name}",
-        f"Case reference: {request.case_reference}",
-        f"Title: {request.title}",
-        f"Exported by: {request.exported_by}",
-        f"Exported at: {_iso(request.exported_at)}",
-        "",
-        f"Documents: {len(rows)}",
-        f"Included: {included}",
-        f"Failed (not included): {failed}",
-        f"Hash mismatches (included, flagged): {mismatched}",
-        f"Bytes included: {total_bytes:,}",
-        f"Parts: {total} ({names})",
-    ]
-    if failed:
-        lines += ["", f"WARNING: {failed} document(s) could not be read and are not included."]
-    if mismatched:
-        lines += [
-            "",
-            f"WARNING: {mismatched} document(s) changed after they were indexed: the SHA-256 at "
-            "export differs from the one recorded at index time. They are included; check them "
-            "before disclosure.",
-        ]
-    return "\n".join(lines) + ("\nSee errors.csv.\n" if failed or mismatched else "\n")
-
-
-def _tally(rows: Sequence[_Row]) -> tuple[int, int, int, int]:
-    """Included, failed, hash mismatches, bytes included."""
-    failed = sum(1 for row in rows if row.error)
-    mismatched = sum(1 for row in rows if row.hash_matches is False)
-    return len(rows) - failed, failed, mismatched, sum(row.size for row in rows)
-
-
-def _entry_result(row: _Row, bundle: str, total: int) -> BundleEntryResult:
+def _entry_result(row: ManifestRow, bundle: str, total: int) -> BundleEntryResult:
     part = part_name(bundle, row.part, total) if row.part else ""
     return BundleEntryResult(
         row.doc_id,
@@ -382,20 +307,25 @@ def _entry_result(row: _Row, bundle: str, total: int) -> BundleEntryResult:
         row.md5,
         row.hash_matches,
         row.error,
+        row.origin,
+        row.source_state,
     )
 
 
-def _text_chunks(text: str) -> Iterator[bytes]:
+def _text_chunks(text: str) -> Iterable[bytes]:
     # A quarter of a chunk in characters is at most one chunk in UTF-8 bytes.
     step = CHUNK_BYTES // 4
     for start in range(0, len(text), step):
         yield text[start : start + step].encode("utf-8", "replace")
 
 
-def _file_chunks(path: Path) -> Iterator[bytes]:
+def _file_chunks(path: Path) -> Iterable[bytes]:
     with path.open("rb") as source:
         yield from iter(lambda: source.read(CHUNK_BYTES), b"")
 
 
-def _iso(when: datetime | None) -> str:
-    return when.isoformat(timespec="seconds") if when is not None else ""
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    for chunk in _file_chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()

@@ -4,6 +4,9 @@ Invariants:
 - collecting a document places its file on the case's legal hold in the same step (s.77:
   once asked, nothing relevant may be destroyed); the hold is created with the case's first
   collection and named after it;
+- collecting pins the version collected: the file's SHA-256 as indexed at that moment (and its
+  last-write time on the share) is kept on the case's row, and a preservation copy of exactly
+  that content is owed, so the bundle can disclose it after the file changes at source;
 - removing a document from a case needs a reason and is audited; it does not release the
   hold (a records manager releases holds, two-person);
 - every scoping search is kept with its counts and who ran it, so the adequacy-of-search
@@ -13,21 +16,25 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases.destroyed import destroyed_groups, people_date, search_destroyed, with_class_names
 from cases.service import CaseError
 from foi_core import audit
 from foi_core.db import transaction
-from foi_core.models import Case, CaseDocument, ScopingSearch
+from foi_core.models import Case, CaseDocument, FileState, ScopingSearch
 from indexer.facets import STATUS_LABELS
 from indexer.querylang import QuerySyntaxError
 from indexer.scopes import matches, parse_search, search_query, search_scope_counts
 from retention.classify import current_schedule, reclassify
 from retention.context import Records
 from retention.holds import HoldError, add_documents, create_hold
+from retention.preservation import OwedCopy, enqueue_many
 
 # A whole result set is collected at once up to this many documents; beyond it, narrow the
 # search (an FOI response of more is a s.12 question anyway).
@@ -78,9 +85,11 @@ def collect(
         _, roots = add_documents(records, hold_id, wanted, actor=actor, ip=ip)
     except HoldError as exc:
         raise CaseError(str(exc)) from None
+    versions = _versions(records, roots)
     added = 0
     with transaction(records.sessions) as session:
         case = _case(session, case_id)
+        _share_times(session, versions)
         existing = {
             row.doc_id: row
             for row in session.execute(
@@ -89,16 +98,28 @@ def collect(
                 )
             ).scalars()
         }
+        pinned: list[OwedCopy] = []
         for doc_id, root in zip(wanted, roots, strict=True):
             row = existing.get(doc_id)
+            version = versions.get(root, _Version())
             if row is None:
-                session.add(
-                    CaseDocument(case_id=case.id, doc_id=doc_id, root_id=root, added_by=actor)
-                )
-                added += 1
+                row = CaseDocument(case_id=case.id, doc_id=doc_id, root_id=root, added_by=actor)
+                session.add(row)
             elif row.removed:
+                # Collected again: this collection's version is the one disclosed.
                 row.removed, row.removed_by, row.removed_reason = False, "", ""
-                added += 1
+            else:
+                continue
+            row.sha256, row.share_modified = version.sha256, version.share_modified
+            row.added_by, row.added_at = actor, datetime.now(UTC)
+            added += 1
+            if version.sha256:
+                pinned.append(
+                    OwedCopy(root, version.source, version.path, version.sha256, version.size)
+                )
+        # The hold owes a copy of what it joined; this makes sure the version pinned is owed
+        # too, should the file have changed between joining the hold and now.
+        enqueue_many(session, pinned)
         audit.record(
             session,
             actor=actor,
@@ -108,6 +129,56 @@ def collect(
             details={"added": added, "documents": wanted[:200], "hold": hold_id},
         )
     return added
+
+
+@dataclass(frozen=True)
+class _Version:
+    """A file as indexed when it was collected."""
+
+    sha256: str = ""
+    source: str = ""
+    path: str = ""
+    size: int = 0
+    share_modified: datetime | None = None
+
+
+def _versions(records: Records, roots: Sequence[str]) -> dict[str, _Version]:
+    """The indexed content of each file: the version a collection pins."""
+    found: dict[str, _Version] = {}
+    unique = list(dict.fromkeys(roots))
+    for start in range(0, len(unique), 500):
+        response = records.es.mget(
+            index=records.names.read_alias,
+            ids=unique[start : start + 500],
+            source=["sha256", "source", "path", "size"],
+        )
+        for doc in response["docs"]:
+            if doc.get("found"):
+                src = doc["_source"]
+                found[doc["_id"]] = _Version(
+                    sha256=str(src.get("sha256") or ""),
+                    source=str(src.get("source") or ""),
+                    path=str(src.get("path") or ""),
+                    size=int(src.get("size") or 0),
+                )
+    return found
+
+
+def _share_times(session: Session, versions: dict[str, _Version]) -> None:
+    """Complete each version with its last-write time on the share, from the crawl that
+    indexed that very content (a time seen with other content would describe another
+    version)."""
+    for root, version in list(versions.items()):
+        if not version.sha256:
+            continue
+        state = session.execute(
+            select(FileState).where(
+                FileState.source_name == version.source, FileState.path == version.path
+            )
+        ).scalar_one_or_none()
+        if state is not None and state.sha256 == version.sha256:
+            written = datetime.fromtimestamp(state.mtime_ns / 1e9, UTC).replace(microsecond=0)
+            versions[root] = replace(version, share_modified=written)
 
 
 def collect_search(records: Records, case_id: int, query: str, *, actor: str, ip: str = "") -> int:
@@ -168,6 +239,7 @@ def run_scoping_search(
         raise CaseError(f"the search cannot be run: {exc.message}") from None
     with transaction(records.sessions) as session:
         case = _case(session, case_id)
+        counts["destroyed_matches"] = with_class_names(session, counts["destroyed_matches"])
         row = ScopingSearch(
             case_id=case.id, query=query, run_by=actor, hits=counts["hits"], counts=counts
         )
@@ -179,7 +251,11 @@ def run_scoping_search(
             action="case_scoping_search",
             target=f"case:{case.reference}",
             ip=ip,
-            details={"query": query, **counts},
+            details={
+                "query": query,
+                **{k: v for k, v in counts.items() if k != "destroyed_matches"},
+                "destroyed_documents": [m["doc_id"] for m in counts["destroyed_matches"][:200]],
+            },
         )
         session.expunge(row)
         return row
@@ -194,7 +270,10 @@ class Adequacy:
 
 def adequacy_statement(session: Session, case_id: int) -> Adequacy:
     """The adequacy-of-search statement for internal reviews and the ICO: every search (terms,
-    filters, sources, who, when, hits), what could not be searched and why, what was collected."""
+    filters, sources, who, when, hits), what could not be searched and why, what was collected.
+
+    Counts cover the live records a search could reach; matches that are records destroyed
+    before the search are named apart ("N not held — destroyed on DATE under CLASS")."""
     case = _case(session, case_id)
     searches = (
         session.execute(
@@ -211,26 +290,39 @@ def adequacy_statement(session: Session, case_id: int) -> Adequacy:
         ).all()
     )
     lines = [
-        f"Adequacy of search: {case.reference} ({case.regime}), received {case.received:%d %B %Y}",
+        f"Adequacy of search: {case.reference} ({case.regime}), received "
+        f"{people_date(case.received)}",
         f"Request: {case.title}",
         "",
         f"{len(searches)} search(es) were run across the council's indexed file shares:",
     ]
     unreadable: dict[str, int] = {}
+    destroyed: dict[str, dict[str, Any]] = {}
+    beyond_listed = 0
     for number, search in enumerate(searches, 1):
         text, selection = parse_search(search.query)
         filters = ", ".join(
             f"{name}={'|'.join(values)}" for name, values in selection.params().items()
         )
-        sources = ", ".join(search.counts.get("sources", [])) or "all sources"
+        counts = search.counts
+        sources = ", ".join(counts.get("sources", [])) or "all sources"
+        metadata_only = sum(int(c) for c in counts.get("not_searchable", {}).values())
+        only = f", {metadata_only} of them by name and metadata only" if metadata_only else ""
         lines.append(
             f'{number}. "{text}"{f" filtered by {filters}" if filters else ""} — '
-            f"{search.hits} matching document(s) among {search.counts.get('documents_in_scope', 0)}"
-            f" searched in {sources}; run by {search.run_by} on "
-            f"{search.run_at:%d %B %Y at %H:%M} UTC"
+            f"{search.hits} matching document(s) among {counts.get('documents_in_scope', 0)} "
+            f"live document(s) searched in {sources}{only}; run by {search.run_by} on "
+            f"{people_date(search.run_at)} at {search.run_at:%H:%M} UTC"
         )
-        for status, count in search.counts.get("not_searchable", {}).items():
+        lines += [f"   {group}" for group in search_destroyed(counts)]
+        for status, count in counts.get("not_searchable", {}).items():
             unreadable[status] = max(unreadable.get(status, 0), count)
+        for match in counts.get("destroyed_matches") or ():
+            destroyed[str(match.get("doc_id"))] = match
+        beyond_listed = max(
+            beyond_listed,
+            int(counts.get("destroyed") or 0) - len(counts.get("destroyed_matches") or ()),
+        )
     lines.append("")
     if unreadable:
         lines.append(
@@ -241,6 +333,15 @@ def adequacy_statement(session: Session, case_id: int) -> Adequacy:
             lines.append(f"- {STATUS_LABELS.get(status, status)}: {count}")
     else:
         lines.append("Every document in the searched scope had searchable content.")
+    if destroyed or beyond_listed:
+        lines += [
+            "",
+            "Matching records that could not be searched because they are no longer held "
+            "(destroyed under the retention schedule before the search; only the record of "
+            "their destruction remains):",
+        ]
+        total = len(destroyed) + beyond_listed
+        lines += [f"- {group}" for group in destroyed_groups(destroyed.values(), total)]
     lines += ["", f"{collected} document(s) were collected into the case and placed on hold."]
     return Adequacy("\n".join(lines), len(searches), collected)
 

@@ -1,11 +1,14 @@
 """Disclosure bundles of a case's collected records (see cases.bundle for the zip format).
 
-At export every original is read again — from its share, or from the preservation store for a
-held version or a held file deleted at source — and hashed; a hash that differs from the one
-indexed is reported in the bundle, never exported silently. Documents are fetched one at a
-time as the bundle is written, so memory stays flat however many there are. Bundles stay
-downloadable for `export_keep_days`, then `purge_expired` deletes them. How an export is asked
-for, run and watched is cases.export_jobs.
+A bundle discloses the version of each document that was collected (the SHA-256 pinned on the
+case's row): read again at export from the share while the share still holds it, otherwise
+from the preservation store, and never other bytes (cases.bundle_read). The document's
+metadata and extracted text are those of that version: the live index document while it still
+describes it, else the held version the crawl kept when the file changed. Documents are fetched
+one at a time as the bundle is written, so memory stays flat however many there are. The chain
+of custody lists the case's audit entries and, per document, every entry naming it. Bundles
+stay downloadable for `export_keep_days`, then `purge_expired` deletes them. How an export is
+asked for, run and watched is cases.export_jobs.
 """
 
 from __future__ import annotations
@@ -18,14 +21,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases.bundle import BundleItem, BundleRequest, BundleResult, CustodyEvent, write_bundle
+from cases.bundle import (
+    BundleItem,
+    BundleRequest,
+    BundleResult,
+    CustodyEvent,
+    ShareFacts,
+    write_bundle,
+)
+from cases.bundle_read import Opener
+from crawler.shares import SourceUnavailable
+from crawler.smb import FileVanished, SourceError
 from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import AuditEvent, Case, CaseDocument, CaseExport, as_utc
 from foi_core.settings import Settings
+from indexer.annotations import version_doc_id
+from indexer.documents import embedded_doc_id
 from retention.context import Records
 
 _DOC_FIELDS = [
@@ -59,57 +74,126 @@ class ExportSettings:
         )
 
 
-def _opener(records: Records, root: dict[str, Any]) -> Any:
-    """How to read the file's original bytes again, at export time."""
-    from_store = bool(root.get("version_of")) or (root.get("deleted") and root.get("held"))
-    sha256 = str(root.get("sha256") or "")
+def _share_opener(records: Records, source: str, path: str) -> Opener:
+    """The file at its path on the share now; a file that is gone raises FileNotFoundError."""
 
     @contextlib.contextmanager
-    def open_original() -> Iterator[BinaryIO]:
-        if from_store:
-            if not sha256 or not records.store.has(sha256):
-                raise FileNotFoundError("the held original is not in the preservation store")
-            with records.store.open(sha256) as stored:
-                yield stored
-            return
-        share = records.shares(str(root["source"]))
-        with share.open_read(str(root["path"])) as handle:
+    def open_share() -> Iterator[BinaryIO]:
+        share = records.shares(source)
+        try:
+            handle = share.open_read(path)
+        except FileVanished as exc:
+            raise FileNotFoundError(str(exc)) from exc
+        with handle:
             yield handle
 
-    return open_original
+    return open_share
+
+
+def _store_opener(records: Records, sha256: str) -> Opener:
+    @contextlib.contextmanager
+    def open_preserved() -> Iterator[BinaryIO]:
+        if not sha256 or not records.store.has(sha256):
+            raise FileNotFoundError("the held original is not in the preservation store")
+        with records.store.open(sha256) as stored:
+            yield stored
+
+    return open_preserved
+
+
+def _share_facts(records: Records, source: str, path: str) -> Callable[[], ShareFacts | None]:
+    def stat() -> ShareFacts | None:
+        try:
+            facts = records.shares(source).stat(path)
+        except (SourceError, SourceUnavailable):
+            return None
+        return ShareFacts(_from_ns(facts.mtime_ns), _from_ns(facts.created_ns) or None)
+
+    return stat
+
+
+def _from_ns(ns: int) -> datetime | None:
+    return datetime.fromtimestamp(ns / 1e9, UTC).replace(microsecond=0) if ns > 0 else None
+
+
+def _unpinned_opener(records: Records, root: dict[str, Any]) -> Opener:
+    """A document collected before versions were pinned: read where the index says it lives."""
+    if root.get("version_of") or (root.get("deleted") and root.get("held")):
+        return _store_opener(records, str(root.get("sha256") or ""))
+    return _share_opener(records, str(root["source"]), str(root["path"]))
+
+
+def _get(records: Records, doc_id: str, fields: list[str] | None = None) -> dict[str, Any] | None:
+    found = records.es.options(ignore_status=404).get(
+        index=records.names.read_alias, id=doc_id, source=fields
+    )
+    return dict(found["_source"]) if found.get("found") else None
+
+
+def _as_collected(
+    records: Records, row: CaseDocument, doc: dict[str, Any], root: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """The index documents that describe the version collected: the live ones while the file
+    still has that content, else the held version kept when it changed. The flag says whether
+    they describe it (False: a later version, whose text must not stand for the collected one)."""
+    if not row.sha256 or root.get("sha256") == row.sha256:
+        return doc, root, True
+    version_id = version_doc_id(row.root_id, row.sha256)
+    version_root = _get(records, version_id)
+    if version_root is None:
+        return doc, root, False
+    embedded = doc.get("embedded_path") or ""
+    version_doc = _get(records, embedded_doc_id(version_id, embedded)) if embedded else version_root
+    return version_doc or version_root, version_root, version_doc is not None
 
 
 def _items(records: Records, rows: list[CaseDocument]) -> Iterator[BundleItem]:
-    es, alias = records.es, records.names.read_alias
     for row in rows:
-        hit = es.options(ignore_status=404).get(index=alias, id=row.doc_id)
-        root_hit = (
-            hit
-            if row.root_id == row.doc_id
-            else es.options(ignore_status=404).get(index=alias, id=row.root_id, source=_DOC_FIELDS)
-        )
-        if not hit.get("found") or not root_hit.get("found"):
-            yield _missing(row)
+        live = _get(records, row.doc_id)
+        live_root = live if row.root_id == row.doc_id else _get(records, row.root_id, _DOC_FIELDS)
+        if live is None or live_root is None:
+            yield _missing(records, row)
             continue
-        doc, root = hit["_source"], root_hit["_source"]
-        modified = doc.get("modified") or root.get("modified")
+        doc, root, describes = _as_collected(records, row, live, live_root)
+        source, path = str(live_root.get("source") or ""), str(live_root.get("path") or "")
+        held_version = bool(live_root.get("version_of"))
         yield BundleItem(
             doc_id=row.doc_id,
             unc=str(root.get("unc") or ""),
-            path=str(root.get("path") or ""),
+            path=path,
             filename=str(root.get("filename") or row.doc_id),
             size=int(root.get("size") or 0),
-            modified=datetime.fromisoformat(modified) if modified else None,
-            sha256=str(root.get("sha256") or ""),
+            modified=_date(doc.get("modified")) if describes else None,
+            created=_date(doc.get("created")) if describes else None,
+            sha256=str(live_root.get("sha256") or ""),
             extraction_status=str(doc.get("status") or ""),
-            extracted_text=doc.get("content") or None,
+            extracted_text=(doc.get("content") or None) if describes else None,
             collected_by=row.added_by,
-            collected_at=row.added_at,
-            open_original=_opener(records, root),
+            collected_at=as_utc(row.added_at),
+            open_original=_share_opener(records, source, path)
+            if row.sha256
+            else _unpinned_opener(records, live_root),
+            collected_sha256=row.sha256,
+            open_preserved=_store_opener(records, row.sha256) if row.sha256 else None,
+            share_facts=None if held_version else _share_facts(records, source, path),
+            collected_share_modified=as_utc(row.share_modified) if row.share_modified else None,
+            held_version=held_version,
+            deleted_at_source=bool(live_root.get("deleted")),
         )
 
 
-def _missing(row: CaseDocument) -> BundleItem:
+def _date(value: object) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _missing(records: Records, row: CaseDocument) -> BundleItem:
+    """A document no longer in the index: only the store can still disclose it."""
+
     @contextlib.contextmanager
     def gone() -> Iterator[BinaryIO]:
         raise FileNotFoundError("the document is no longer in the index")
@@ -126,32 +210,67 @@ def _missing(row: CaseDocument) -> BundleItem:
         extraction_status="",
         extracted_text=None,
         collected_by=row.added_by,
-        collected_at=row.added_at,
+        collected_at=as_utc(row.added_at),
         open_original=gone,
+        collected_sha256=row.sha256,
+        open_preserved=_store_opener(records, row.sha256) if row.sha256 else None,
+        collected_share_modified=as_utc(row.share_modified) if row.share_modified else None,
     )
 
 
-def _custody(records: Records, case: Case) -> list[CustodyEvent]:
+def _custody(records: Records, case: Case, rows: list[CaseDocument]) -> list[CustodyEvent]:
+    """The case's own audit entries, then per document every entry that names it: in its
+    target (document views, changes at source, preservation) or in a case or hold entry's list
+    of documents (collection, holds)."""
     targets = [f"case:{case.reference}"]
     if case.hold_id is not None:
         targets.append(f"hold:{case.hold_id}")
+    ids_of: dict[str, set[str]] = {}
+    for row in rows:
+        for key in (row.doc_id, row.root_id):
+            ids_of.setdefault(key, set()).add(row.doc_id)
+    events: list[CustodyEvent] = []
+    per_document: list[CustodyEvent] = []
     with records.sessions() as session:
-        events = session.execute(
-            select(AuditEvent)
-            .where(or_(*(AuditEvent.target == t for t in targets)))
-            .order_by(AuditEvent.id)
-        ).scalars()
-        return [
-            CustodyEvent(
-                at=event.at,
-                actor=event.actor,
-                action=event.action,
-                details=", ".join(
-                    f"{k}={v}" for k, v in event.details.items() if k not in ("documents",)
-                )[:500],
-            )
-            for event in events
-        ]
+        for event in session.execute(
+            select(AuditEvent).where(AuditEvent.target.in_(targets)).order_by(AuditEvent.id)
+        ).scalars():
+            events.append(_event(event))
+            named = event.details.get("documents")
+            named = named if isinstance(named, list) else []  # some entries hold a count
+            for doc_id in sorted({d for key in named for d in ids_of.get(str(key), ())}):
+                per_document.append(_event(event, doc_id))
+        keys = sorted(ids_of)
+        for start in range(0, len(keys), 250):
+            chunk = keys[start : start + 250]
+            named_targets = [*chunk, *(f"doc:{key}" for key in chunk)]
+            for event in session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.target.in_(named_targets))
+                .order_by(AuditEvent.id)
+            ).scalars():
+                key = event.target.removeprefix("doc:")
+                per_document.extend(_event(event, doc_id) for doc_id in sorted(ids_of[key]))
+    order = {row.doc_id: n for n, row in enumerate(rows)}
+    per_document.sort(key=lambda e: (order.get(e.document, 0), e.entry_id or 0))
+    return events + per_document
+
+
+def _event(event: AuditEvent, document: str = "") -> CustodyEvent:
+    # Lists of documents are what the per-document rows are made from.
+    details = ", ".join(
+        f"{k}={v}"
+        for k, v in event.details.items()
+        if k not in ("documents", "destroyed_documents")
+    )
+    return CustodyEvent(
+        at=as_utc(event.at),
+        actor=event.actor,
+        action=event.action,
+        details=details[:500],
+        entry_id=event.id,
+        document=document,
+    )
 
 
 def write_case_bundle(
@@ -164,6 +283,8 @@ def write_case_bundle(
 ) -> BundleResult:
     """Write `export`'s bundle of `rows` into its (existing, empty) directory; `track` sees
     each document as it is handed to the writer."""
+    with records.sessions() as session:
+        head = audit.head_statement(session)
     return write_bundle(
         BundleRequest(
             name=export.name,
@@ -172,8 +293,9 @@ def write_case_bundle(
             exported_by=export.exported_by,
             exported_at=as_utc(export.exported_at),
             items=track(_items(records, rows)),
-            custody=_custody(records, case),
+            custody=_custody(records, case, rows),
             max_part_bytes=settings.part_bytes,
+            audit_head=str(head),
         ),
         Path(export.directory),
     )

@@ -16,6 +16,7 @@ Invariants:
   (its process stopped): `sweep_interrupted` fails it and deletes its files. Asking for a new
   bundle sweeps first, so a crashed worker never blocks a case for good.
 - A failed export keeps no files: only the folder this run created is removed, never another.
+- A finished export is audited with the SHA-256 of each zip part as written to disk.
 - Heartbeats are compared with the sweeper's clock: hosts must keep time (NTP); ten minutes
   dwarfs any skew that matters.
 """
@@ -149,15 +150,20 @@ def run_export(records: Records, settings: ExportSettings, export_id: int) -> Ca
     except Exception as exc:  # recorded on the export: a failed bundle must never pass silently
         log.exception("bundle %s failed", export.name)
         return _fail(records, export_id, _reason(exc), remove=directory if created else None)[0]
+    tally = result.counts
     counts = {
         "documents": len(rows),
         "included": result.included,
         "failed": result.failed,
         "mismatched": result.mismatched,
+        "deleted": tally.deleted if tally else 0,
+        "from_store": tally.from_store if tally else 0,
         "bytes": result.total_bytes,
     }
     finished = datetime.now(UTC)
     parts = [p.name for p in result.parts]
+    # The parts as written, so a copy handed over can be checked against the audit log.
+    part_sha256 = dict(zip(parts, result.part_sha256, strict=True))
     with transaction(records.sessions) as session:
         done = _move(
             session,
@@ -176,8 +182,14 @@ def run_export(records: Records, settings: ExportSettings, export_id: int) -> Ca
                 actor=export.exported_by,
                 action="case_export",
                 target=f"case:{case.reference}",
-                outcome=audit.Outcome.OK if not result.mismatched else audit.Outcome.FAILED,
-                details={**counts, "name": export.name, "parts": parts},
+                # Failed when a document collected could not be disclosed as collected.
+                outcome=audit.Outcome.OK if not result.failed else audit.Outcome.FAILED,
+                details={
+                    **counts,
+                    "name": export.name,
+                    "parts": parts,
+                    "part_sha256": part_sha256,
+                },
             )
     if not done:
         # Swept as interrupted meanwhile (silent for STALE_AFTER): the row says failed, so the

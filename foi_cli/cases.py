@@ -17,6 +17,7 @@ from cases.collection import (
     reclassify_case,
     run_scoping_search,
 )
+from cases.destroyed import search_destroyed
 from cases.export import ExportSettings, purge_expired
 from cases.export_jobs import ExportState, export_case, run_queued
 from cases.relations import add_part
@@ -30,9 +31,11 @@ from cases.service import (
     working_calendar,
 )
 from cases.upkeep import reminder_cases, set_non_working_day
-from foi_cli.runtime import Runtime
+from foi_cli.runtime import Runtime, record_refusal
 from foi_core.models import Case, User
 from foi_core.settings import Settings
+from indexer.facets import STATUS_LABELS
+from retention.preservation import run_pending
 
 
 def _date(value: str) -> dt.date:
@@ -50,12 +53,26 @@ def _case_id(runtime: Runtime, reference: str) -> int:
     return int(found)
 
 
-def _as(runtime: Runtime, username: str) -> str:
+def _refused(
+    runtime: Runtime, actor: str, action: str, target: str, why: Exception | str
+) -> click.ClickException:
+    """Audit a refused action as a refused web action is (outcome denied), attributed to the
+    person named with --as; returns the error to raise."""
+    record_refusal(runtime, actor=actor, action=action, target=target, reason=str(why))
+    return click.ClickException(str(why))
+
+
+def _as(runtime: Runtime, username: str, action: str, target: str = "") -> str:
+    """`username`, if they may work cases; otherwise the refusal is audited and raised."""
     with runtime.sessions() as session:
         user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active or user.role == "front_office":
-        raise click.ClickException(
-            f"{username!r} is not an active FOI officer, records manager or admin"
+        raise _refused(
+            runtime,
+            username,
+            action,
+            target,
+            f"{username!r} is not an active FOI officer, records manager or admin",
         )
     return username
 
@@ -88,6 +105,7 @@ def cases_create(
     username: str,
 ) -> None:
     runtime = Runtime(settings)
+    actor = _as(runtime, username, "case_create")
     try:
         case = create_case(
             runtime.sessions,
@@ -97,12 +115,12 @@ def cases_create(
             request_text=request_text,
             requester_name=requester,
             requester_contact=contact,
-            actor=_as(runtime, username),
+            actor=actor,
             prefix_spec=settings.case_prefixes,
             target_days=settings.internal_target_days,
         )
     except CaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _refused(runtime, actor, "case_create", "", exc) from None
     due = case.due.isoformat() if case.due else "clock stopped"
     click.echo(f"{case.reference} created; due {due}")
 
@@ -159,19 +177,21 @@ def cases_move(
 ) -> None:
     """Move a case to STATUS (e.g. clarification_requested, in_progress, responded)."""
     runtime = Runtime(settings)
+    case_id, target = _case_id(runtime, reference), f"case:{reference}"
+    actor = _as(runtime, username, "case_transition", target)
     try:
         case = transition(
             runtime.sessions,
-            _case_id(runtime, reference),
+            case_id,
             status,
             on=_date(on) if on else dt.date.today(),
-            actor=_as(runtime, username),
+            actor=actor,
             target_days=settings.internal_target_days,
             outcome=outcome,
             exemptions=exemptions,
         )
     except CaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _refused(runtime, actor, "case_transition", target, exc) from None
     if case.status == "closed":
         changed = reclassify_case(runtime.records, case.id)
         click.echo(f"{changed} collected files re-classified (retention from case closure)")
@@ -189,21 +209,38 @@ def cases_search(
 ) -> None:
     """Run (and keep) a scoping search for the case."""
     runtime = Runtime(settings)
-    actor, case_id, query = (
-        _as(runtime, username),
+    case_id, target, query = (
         _case_id(runtime, reference),
+        f"case:{reference}",
         urlencode({"q": words}),
     )
+    actor = _as(runtime, username, "case_scoping_search", target)
     try:
         found = run_scoping_search(runtime.records, case_id, query, actor=actor)
-        click.echo(
-            f"{found.hits} matching documents; not searchable: {found.counts['not_searchable']}"
-        )
-        if collect and found.hits:
-            added = collect_search(runtime.records, case_id, query, actor=actor)
-            click.echo(f"{added} documents collected and placed on the case's hold")
     except CaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _refused(runtime, actor, "case_scoping_search", target, exc) from None
+    counts = found.counts
+    click.echo(
+        f"{found.hits} matching documents among {counts['documents_in_scope']} live documents "
+        f"searched in {', '.join(counts['sources']) or 'no source'}"
+    )
+    unreadable = counts["not_searchable"]
+    if unreadable:
+        labels = ", ".join(f"{STATUS_LABELS.get(k, k)}: {n}" for k, n in sorted(unreadable.items()))
+        click.echo(f"Found by name and metadata only (content not searchable): {labels}")
+    for group in search_destroyed(counts):
+        click.echo(str(group))
+    if collect and found.hits:
+        try:
+            added = collect_search(runtime.records, case_id, query, actor=actor)
+        except CaseError as exc:
+            raise _refused(runtime, actor, "case_collect", target, exc) from None
+        click.echo(f"{added} documents collected and placed on the case's hold")
+        # Copy-on-hold now, as the web app does in the background: the versions collected are
+        # what a bundle discloses, even if they change at source later.
+        report = run_pending(runtime.records, include_failed=False, actor=actor)
+        if report.failed:
+            click.echo(f"{report.failed} preservation copies failed: see `foi holds`", err=True)
 
 
 @cases_group.command("adequacy")
@@ -223,15 +260,14 @@ def cases_adequacy(settings: Settings, reference: str) -> None:
 def cases_export(settings: Settings, reference: str, username: str) -> None:
     """Write the disclosure bundle (re-reading every file and checking its hash)."""
     runtime = Runtime(settings)
+    case_id, target = _case_id(runtime, reference), f"case:{reference}"
+    actor = _as(runtime, username, "case_export_requested", target)
     try:
         export = export_case(
-            runtime.records,
-            ExportSettings.from_settings(settings),
-            _case_id(runtime, reference),
-            actor=_as(runtime, username),
+            runtime.records, ExportSettings.from_settings(settings), case_id, actor=actor
         )
     except CaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _refused(runtime, actor, "case_export_requested", target, exc) from None
     if export.status == ExportState.FAILED:
         raise click.ClickException(f"bundle {export.name} failed: {export.error}")
     if export.status != ExportState.DONE:  # another process claimed it first
@@ -239,9 +275,15 @@ def cases_export(settings: Settings, reference: str, username: str) -> None:
     counts = export.counts
     click.echo(
         f"{export.directory}: {counts['included']} of {counts['documents']} documents, "
-        f"{counts['failed']} failed, {counts['mismatched']} hash mismatches, parts {export.parts}"
+        f"{counts['failed']} failed, {counts['mismatched']} hash mismatches, "
+        f"{counts.get('deleted', 0)} deleted at source, parts {export.parts}"
     )
-    if counts["failed"] or counts["mismatched"]:
+    if counts["mismatched"] or counts.get("deleted"):
+        click.echo(
+            "Documents changed or deleted at source since they were collected are disclosed as "
+            "collected, from the preservation store: see the manifest."
+        )
+    if counts["failed"]:
         raise SystemExit(1)
 
 
@@ -279,6 +321,8 @@ def cases_non_working_day(
     """Add (or withdraw) an extra non-working day, e.g. by proclamation; open cases are
     recalculated."""
     runtime = Runtime(settings)
+    target = day
+    actor = _as(runtime, username, "non_working_day_change", target)
     try:
         changed = set_non_working_day(
             runtime.sessions,
@@ -286,11 +330,11 @@ def cases_non_working_day(
             name,
             nations,
             active=not withdraw,
-            actor=_as(runtime, username),
+            actor=actor,
             target_days=settings.internal_target_days,
         )
     except CaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _refused(runtime, actor, "non_working_day_change", target, exc) from None
     click.echo(f"{changed} open cases have a new due date")
 
 
@@ -329,15 +373,17 @@ def cases_remind(settings: Settings, soon_days: int, dry_run: bool) -> None:
 def cases_add_part(settings: Settings, reference: str, regime: str, username: str) -> None:
     """A part of the request handled under another regime (own case, reference and clock)."""
     runtime = Runtime(settings)
+    case_id, target = _case_id(runtime, reference), f"case:{reference}"
+    actor = _as(runtime, username, "case_part_add", target)
     try:
         part = add_part(
             runtime.sessions,
-            _case_id(runtime, reference),
+            case_id,
             regime,
-            actor=_as(runtime, username),
+            actor=actor,
             prefix_spec=settings.case_prefixes,
             target_days=settings.internal_target_days,
         )
     except CaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _refused(runtime, actor, "case_part_add", target, exc) from None
     click.echo(f"{part.reference} is the {regime} part of {reference}; due {part.due}")

@@ -480,6 +480,10 @@ class CaseDocument(Base):
     removed: Mapped[bool] = mapped_column(default=False)
     removed_by: Mapped[str] = mapped_column(String(150), default="")
     removed_reason: Mapped[str] = mapped_column(Text, default="")
+    # The version collected, which a bundle discloses: its SHA-256 and its last-write time on
+    # the share when collected ("" and None when the file could not be read then).
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    share_modified: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class ScopingSearch(Base):

@@ -223,14 +223,27 @@ def retention_summary(es: Elasticsearch, alias: str, today: date) -> dict[str, A
     }
 
 
+# A destroyed record's stub: metadata and the record of destruction, nothing left to search.
+_DESTROYED = {"exists": {"field": "destroyed"}}
+_DESTROYED_FIELDS = ["doc_id", "unc", "path", "destroyed", "destruction_class", "disposal_batch"]
+# How many destroyed matches a search keeps by name (all are counted).
+MAX_DESTROYED_LISTED = 500
+
+
 def search_scope_counts(
     es: Elasticsearch, alias: str, text: str, selection: FacetSelection
 ) -> dict[str, Any]:
     """What an adequacy-of-search statement needs about one search: its hits, the sources and
     documents it covered, and the documents in that scope whose content could not be searched
-    (by reason), which the words could not have reached."""
-    hits = es.count(index=alias, query=search_query(text, selection))["count"]
-    scope = search_query("", selection)
+    (by reason), which the words could not have reached.
+
+    Hits and scope are live records only. Destroyed records whose stub matches are counted
+    apart (`destroyed`) and listed (`destroyed_matches`, up to MAX_DESTROYED_LISTED: id, UNC
+    path, when, class and disposal batch), so a statement can say they are no longer held."""
+    live = {"bool": {"must_not": [_DESTROYED]}}
+    matching = search_query(text, selection)
+    hits = es.count(index=alias, query={"bool": {"filter": [matching, live]}})["count"]
+    scope = {"bool": {"filter": [search_query("", selection), live]}}
     response = es.search(
         index=alias,
         size=0,
@@ -244,6 +257,22 @@ def search_scope_counts(
             },
         },
     ).body
+    # A stub may be marked deleted too (its file is gone from the share): it still counts.
+    narrowed = post_filter(selection)
+    stubs = base_query(
+        EVERYTHING,
+        [text_query(text)] if text.strip() else [],
+        [*([narrowed] if narrowed else []), _DESTROYED],
+        include_deleted=True,
+    )
+    destroyed = es.search(
+        index=alias,
+        size=MAX_DESTROYED_LISTED,
+        track_total_hits=True,
+        query=stubs,
+        source={"includes": _DESTROYED_FIELDS},
+        sort=[{"destroyed": "asc"}, {"doc_id": "asc"}],
+    ).body
     aggs = response["aggregations"]
     return {
         "hits": int(hits),
@@ -252,4 +281,9 @@ def search_scope_counts(
         "not_searchable": {
             b["key"]: int(b["doc_count"]) for b in aggs["unreadable"]["statuses"]["buckets"]
         },
+        "destroyed": int(destroyed["hits"]["total"]["value"]),
+        "destroyed_matches": [
+            {name: hit["_source"].get(name) for name in _DESTROYED_FIELDS}
+            for hit in destroyed["hits"]["hits"]
+        ],
     }

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.bundle import METADATA_FILES
+from cases.destroyed import DestroyedGroup, search_destroyed
 from cases.export_jobs import ExportState
 from foi_core.models import CaseDocument, CaseExport, ScopingSearch, as_utc
 from indexer.facets import STATUS_LABELS
@@ -45,6 +46,8 @@ class SearchRow:
     not_searchable: tuple[tuple[str, int], ...]
     run_by: str
     run_at: dt.datetime
+    # Matches that are records destroyed before the search: not held, said so, never dropped.
+    not_held: tuple[DestroyedGroup, ...] = ()
 
 
 def search_row(search: ScopingSearch) -> SearchRow:
@@ -65,6 +68,7 @@ def search_row(search: ScopingSearch) -> SearchRow:
         ),
         run_by=search.run_by,
         run_at=search.run_at,
+        not_held=tuple(search_destroyed(counts)),
     )
 
 

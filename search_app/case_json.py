@@ -101,6 +101,16 @@ def search_json(row: SearchRow) -> dict[str, Any]:
         "hits": row.hits,
         "documents_in_scope": row.documents_in_scope,
         "not_searchable": dict(row.not_searchable),
+        "not_held": [
+            {
+                "documents": group.count,
+                "destroyed_on": group.day.isoformat() if group.day else None,
+                "class": group.class_id,
+                "class_name": group.class_name,
+                "statement": str(group),
+            }
+            for group in row.not_held
+        ],
         "run_by": row.run_by,
         "run_at": iso(row.run_at),
     }

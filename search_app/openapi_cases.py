@@ -362,6 +362,22 @@ CASES_SCHEMAS: dict[str, Any] = {
             "hits": _INTEGER,
             "documents_in_scope": _INTEGER,
             "not_searchable": {"type": "object", "additionalProperties": _INTEGER},
+            "not_held": {
+                "type": "array",
+                "description": "Matches that are records destroyed before the search (only "
+                "their record of destruction remains), by day and retention class; they are "
+                "not counted in hits or documents_in_scope",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "documents": _INTEGER,
+                        "destroyed_on": _MAYBE_DATE,
+                        "class": _TEXT,
+                        "class_name": _TEXT,
+                        "statement": _TEXT,
+                    },
+                },
+            },
             "run_by": _TEXT,
             "run_at": _MOMENT,
         },
