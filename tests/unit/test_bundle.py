@@ -425,3 +425,119 @@ def test_archive_names_never_escape_and_are_unique(filenames: list[str]) -> None
         assert ".." not in name and "\\" not in name and not path.is_absolute()
         assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in name)
         assert len(name.encode("utf-8")) <= 200
+
+
+COLLECTED = b"the version collected"
+LATER = b"written at source after collection"
+
+
+def missing(message: str) -> Callable[[], AbstractContextManager[BinaryIO]]:
+    return refusing(FileNotFoundError(message))
+
+
+def collected_item(number: int, **changes: object) -> BundleItem:
+    """A document whose version was pinned at collection, kept in the store too."""
+    item = make_item(
+        number,
+        COLLECTED,
+        collected_sha256=hashlib.sha256(COLLECTED).hexdigest(),
+        open_preserved=from_bytes(COLLECTED),
+    )
+    return replace(item, **changes)  # type: ignore[arg-type]
+
+
+def test_the_collected_version_comes_from_the_share_while_it_holds_it(tmp_path: Path) -> None:
+    result = bundle(tmp_path, [collected_item(1, open_preserved=missing("not stored"))])
+
+    (row,) = read_csv(result.manifest_csv.read_bytes())
+    assert (row["origin"], row["source_state"], row["hash_matches"]) == (
+        "share",
+        "unchanged since collection",
+        "True",
+    )
+    assert member(result.parts[0], row["archive_path"]) == COLLECTED
+
+
+def test_changed_or_deleted_at_source_is_disclosed_from_the_store(tmp_path: Path) -> None:
+    items = [
+        collected_item(1, open_original=from_bytes(LATER)),
+        collected_item(2, open_original=missing("gone")),
+    ]
+
+    result = bundle(tmp_path, items)
+
+    changed, deleted = read_csv(result.manifest_csv.read_bytes())
+    for row in (changed, deleted):
+        assert member(result.parts[0], row["archive_path"]) == COLLECTED
+        assert row["origin"] == "preservation store"
+        assert row["sha256"] == row["collected_sha256"] == hashlib.sha256(COLLECTED).hexdigest()
+    assert changed["source_state"] == "changed at source since collection"
+    assert changed["share_sha256"] == hashlib.sha256(LATER).hexdigest()
+    assert (deleted["source_state"], deleted["deleted_at_source"]) == (
+        "deleted at source since collection",
+        "True",
+    )
+    errors = read_csv(member(result.parts[0], "errors.csv"))
+    assert [(e["number"], e["included"]) for e in errors] == [("1", "yes"), ("2", "yes")]
+    summary = member(result.parts[0], "summary.txt").decode()
+    assert "From the preservation store: 2" in summary
+    assert "Changed at source since collection: 1" in summary
+    assert "Deleted at source since collection: 1" in summary
+
+
+@pytest.mark.parametrize(
+    ("stored", "problem"),
+    [
+        (missing("absent"), "not in the preservation store"),
+        (from_bytes(b"tampered"), "not the version collected"),
+    ],
+)
+def test_no_copy_of_the_collected_version_is_an_error_never_other_bytes(
+    tmp_path: Path, stored: Callable[[], AbstractContextManager[BinaryIO]], problem: str
+) -> None:
+    item = collected_item(1, open_original=from_bytes(LATER), open_preserved=stored)
+
+    result = bundle(tmp_path, [item])
+
+    assert (result.included, result.failed) == (0, 1)
+    assert not [n for n in names_in(result.parts[0]) if n.startswith(("documents/", "text/"))]
+    (row,) = read_csv(result.manifest_csv.read_bytes())
+    assert problem in row["error"] and row["sha256"] == "" and row["origin"] == ""
+
+
+def test_a_held_version_is_read_from_the_store_only(tmp_path: Path) -> None:
+    def never() -> AbstractContextManager[BinaryIO]:
+        raise AssertionError("a held version's path holds a later version")
+
+    result = bundle(tmp_path, [collected_item(1, held_version=True, open_original=never)])
+
+    (row,) = read_csv(result.manifest_csv.read_bytes())
+    assert (row["origin"], row["held_version"]) == ("preservation store", "True")
+    assert row["source_state"].startswith("held version")
+
+
+def test_custody_lists_each_documents_audit_entries(tmp_path: Path) -> None:
+    custody = (
+        *CUSTODY,
+        CustodyEvent(
+            datetime(2026, 11, 20, 9, 5, tzinfo=UTC),
+            "a.officer",
+            "case_collect",
+            "added=1",
+            entry_id=41,
+            document="doc-1",
+        ),
+    )
+
+    result = bundle(tmp_path, [make_item(1, b"x")], custody=custody, audit_head="entry 42")
+
+    rows = read_csv(member(result.parts[0], "chain-of-custody.csv"))
+    assert [(r["audit_entry"], r["document"]) for r in rows if r["action"] == "case_collect"] == [
+        ("41", "doc-1")
+    ]
+    text = member(result.parts[0], "chain-of-custody.txt").decode()
+    assert "Document 1: file1.txt (doc-1)\n" in text and "case_collect  (audit entry 41)" in text
+    summary = member(result.parts[0], "summary.txt").decode()
+    assert "Exported at: Thursday 26 November 2026 at 10:15 UTC" in summary
+    assert "Audit log head when the bundle was written: entry 42" in summary
+    assert result.part_sha256 == (hashlib.sha256(result.parts[0].read_bytes()).hexdigest(),)
