@@ -184,9 +184,11 @@ class RecordKeeper:
 
     @staticmethod
     def _rekey_members(session: Session, move: FileMove) -> None:
-        rows = session.execute(
-            select(HeldDocument).where(HeldDocument.root_id == move.old_root_id)
-        ).scalars()
+        rows = (
+            session.execute(select(HeldDocument).where(HeldDocument.root_id == move.old_root_id))
+            .scalars()
+            .all()
+        )
         taken = set(
             session.execute(
                 select(HeldDocument.hold_id).where(HeldDocument.root_id == move.new_root_id)
@@ -201,9 +203,13 @@ class RecordKeeper:
 
     @staticmethod
     def _rekey_tasks(session: Session, move: FileMove) -> None:
-        rows = session.execute(
-            select(PreservationTask).where(PreservationTask.root_id == move.old_root_id)
-        ).scalars()
+        rows = (
+            session.execute(
+                select(PreservationTask).where(PreservationTask.root_id == move.old_root_id)
+            )
+            .scalars()
+            .all()
+        )
         owed = set(
             session.execute(
                 select(PreservationTask.sha256).where(PreservationTask.root_id == move.new_root_id)
@@ -215,11 +221,16 @@ class RecordKeeper:
 
     @staticmethod
     def _rekey_cases(session: Session, move: FileMove) -> None:
-        rows = session.execute(
-            select(CaseDocument).where(
-                (CaseDocument.root_id == move.old_root_id) | CaseDocument.doc_id.in_(list(move.ids))
+        rows = (
+            session.execute(
+                select(CaseDocument).where(
+                    (CaseDocument.root_id == move.old_root_id)
+                    | CaseDocument.doc_id.in_(list(move.ids))
+                )
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )
         for row in rows:
             doc_id = move.ids.get(row.doc_id, row.doc_id)
             twin = session.execute(
