@@ -216,6 +216,11 @@ def verify_chain(session: Session) -> ChainVerification:
     unsealed_through = checkpoints[0].unsealed_through if checkpoints else 0
     anchored: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
+        if checkpoint.entry_id == 0:
+            # A checkpoint of the empty log (a new database's first one).
+            if checkpoint.entry_hash != GENESIS_HASH:
+                return _broken(0, None, "a checkpoint of the empty log has a hash: altered")
+            continue
         anchored.setdefault(checkpoint.entry_id, []).append(checkpoint)
     expected_prev = GENESIS_HASH
     checked = 0

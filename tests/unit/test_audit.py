@@ -201,3 +201,13 @@ def test_appends_need_a_sealed_session(tmp_path: Path) -> None:
     upgrade(engine)
     with pytest.raises(audit.AuditSealMissing), Session(engine) as session:
         audit.record(session, actor="alice", action="search")
+
+
+def test_a_new_database_checkpointed_before_any_entry_verifies(
+    sqlite_sessions: sessionmaker[Session],
+) -> None:
+    assert audit.checkpoint(sqlite_sessions).entry_id == 0
+    _fill(sqlite_sessions, 2)
+    with sqlite_sessions() as session:
+        result = audit.verify_chain(session)
+    assert result.ok and result.checked == 2 and result.checkpoints == 1
