@@ -171,6 +171,8 @@ def file_document(
         "size": record.size,
         "sha256": record.sha256,
         "file_id": str(record.file_id),
+        "share_created": _ns_to_iso(record.created_ns),
+        "share_modified": _ns_to_iso(record.mtime_ns),
         "crawled": crawled.isoformat(),
         "content": content,
         "content_chars": len(content),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 _LOWER_KEYWORD = {"type": "keyword", "ignore_above": 1024, "normalizer": "foi_lower"}
@@ -67,8 +67,13 @@ MAPPINGS: dict[str, Any] = {
         "file_id": {"type": "keyword"},
         "title": _text_with_exact(),
         "authors": {**_KEYWORD, "fields": {"text": {"type": "text", "analyzer": "foi_exact"}}},
+        # The dates a file's own metadata gives (Office, PDF, e-mail), else the share's.
         "created": {"type": "date"},
         "modified": {"type": "date"},
+        # The share's own creation and last-write times of the file (schema version 4): what
+        # retention triggers count from, since dates written inside a file can be anything.
+        "share_created": {"type": "date"},
+        "share_modified": {"type": "date"},
         "crawled": {"type": "date"},
         "page_count": {"type": "integer"},
         "language": _KEYWORD,

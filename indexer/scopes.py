@@ -7,7 +7,7 @@ every match is reported with its `root_id` (the file's document id).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -141,16 +141,20 @@ def matches(
         )
 
 
-def disposal_candidates_query(today: date) -> dict[str, Any]:
+def disposal_candidates_query(today: date, classes: Sequence[str] | None = None) -> dict[str, Any]:
     """Files on a share whose disposal date has come under a `destroy` class and that no hold
-    covers (the database's hold records are checked again before anything is destroyed)."""
+    covers (the database's hold records are checked again before anything is destroyed).
+    With `classes`, only files of those record classes (the signed-off ones)."""
+    filters: list[dict[str, Any]] = [
+        {"term": {"kind": "file"}},
+        {"term": {"retention_action": "destroy"}},
+        {"range": {"disposal_date": {"lte": today.isoformat()}}},
+    ]
+    if classes is not None:
+        filters.append({"terms": {"retention_class": list(classes)}})
     return {
         "bool": {
-            "filter": [
-                {"term": {"kind": "file"}},
-                {"term": {"retention_action": "destroy"}},
-                {"range": {"disposal_date": {"lte": today.isoformat()}}},
-            ],
+            "filter": filters,
             "must_not": [
                 {"term": {"deleted": True}},
                 {"term": {"held": True}},
@@ -177,9 +181,12 @@ def live_files_query(source: str | None = None) -> dict[str, Any]:
     }
 
 
-def retention_summary(es: Elasticsearch, alias: str, today: date) -> dict[str, Any]:
-    """Counts for the retention report: files per class and action, the unclassified (with
-    their top folders, so the gap can be fixed), and what disposal could reclaim today."""
+def retention_summary(
+    es: Elasticsearch, alias: str, today: date, disposable: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Counts for the retention report: files per class and action (with those past their
+    disposal date), the unclassified (with their top folders, so the gap can be fixed), and
+    what disposal could reclaim today (only in the `disposable` classes, when given)."""
     unclassified = {"bool": {"must_not": [{"exists": {"field": "retention_class"}}]}}
     response = es.search(
         index=alias,
@@ -189,7 +196,10 @@ def retention_summary(es: Elasticsearch, alias: str, today: date) -> dict[str, A
         aggs={
             "classes": {
                 "terms": {"field": "retention_class", "size": 1000},
-                "aggs": {"bytes": {"sum": {"field": "size"}}},
+                "aggs": {
+                    "bytes": {"sum": {"field": "size"}},
+                    "due": {"filter": disposal_candidates_query(today)},
+                },
             },
             "actions": {"terms": {"field": "retention_action", "size": 10}},
             "unclassified": {
@@ -200,7 +210,7 @@ def retention_summary(es: Elasticsearch, alias: str, today: date) -> dict[str, A
                 },
             },
             "eligible": {
-                "filter": disposal_candidates_query(today),
+                "filter": disposal_candidates_query(today, disposable),
                 "aggs": {"bytes": {"sum": {"field": "size"}}},
             },
         },
@@ -211,6 +221,9 @@ def retention_summary(es: Elasticsearch, alias: str, today: date) -> dict[str, A
         "by_class": [
             (b["key"], int(b["doc_count"]), int(b["bytes"]["value"]))
             for b in aggs["classes"]["buckets"]
+        ],
+        "due_by_class": [
+            (b["key"], int(b["due"]["doc_count"])) for b in aggs["classes"]["buckets"]
         ],
         "by_action": [(b["key"], int(b["doc_count"])) for b in aggs["actions"]["buckets"]],
         "unclassified": int(aggs["unclassified"]["doc_count"]),

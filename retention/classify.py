@@ -8,7 +8,6 @@ Retention fields sit on files only (embedded documents go with their file).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from foi_core import audit
 from foi_core.db import transaction
-from foi_core.models import Case, CaseDocument, RetentionSchedule
+from foi_core.models import Case, CaseDocument, RetentionSchedule, Source
 from indexer.annotations import set_fields
 from indexer.scopes import live_files_query, retention_summary, scan
 from retention.context import Records
-from retention.schedule import Schedule, load_schedule
+from retention.schedule import Action, Schedule, load_schedule
 
 # What classification reads, and the fields it writes.
 CLASSIFY_FIELDS = [
@@ -34,6 +33,8 @@ CLASSIFY_FIELDS = [
     "mime_type",
     "modified",
     "created",
+    "share_modified",
+    "share_created",
     "authors",
     "title",
     "kind",
@@ -50,6 +51,26 @@ def current_schedule(session: Session) -> Schedule | None:
         select(RetentionSchedule).order_by(RetentionSchedule.id.desc()).limit(1)
     ).scalar_one_or_none()
     return load_schedule(row.text) if row is not None else None
+
+
+class ScheduleInForce:
+    """The schedule in force, read again only when a newer one has been loaded, so each
+    destruction checks against the schedule in force at that moment without re-parsing it."""
+
+    def __init__(self) -> None:
+        self._row = 0
+        self._schedule: Schedule | None = None
+
+    def get(self, session: Session) -> Schedule | None:
+        row = session.execute(
+            select(RetentionSchedule.id).order_by(RetentionSchedule.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        if row != self._row:
+            text = session.get_one(RetentionSchedule, row).text
+            self._row, self._schedule = row, load_schedule(text)
+        return self._schedule
 
 
 def closed_cases(session: Session, root_ids: Sequence[str]) -> dict[str, date]:
@@ -90,10 +111,12 @@ def retention_fields(
 
 
 def save_schedule(records: Records, text: str, *, actor: str, ip: str = "") -> Schedule:
-    """Validate (ScheduleError lists every problem), store as the schedule in force, audit,
-    and re-classify the index."""
-    schedule = load_schedule(text)
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    """Validate (ScheduleError lists every problem, a source that is not registered among
+    them), store as the schedule in force, audit, and re-classify the index."""
+    with records.sessions() as session:
+        sources = session.execute(select(Source.name)).scalars().all()
+    schedule = load_schedule(text, sources=sources)
+    digest = schedule.sha256
     with transaction(records.sessions) as session:
         session.add(
             RetentionSchedule(
@@ -139,9 +162,16 @@ def reclassify(
 
 @dataclass(frozen=True)
 class ClassCount:
+    """Files of one class; ``due`` of them are past their disposal date in a `destroy` class,
+    and are disposable only if the class is ``disposable`` (signed off in the schedule in
+    force); ``note`` says why not, for the report."""
+
     class_id: str
     files: int
     bytes: int
+    due: int = 0
+    disposable: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,19 +185,45 @@ class RetentionReport:
     eligible: int = 0
     eligible_bytes: int = 0
     unclassified_folders: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+    # Files past their date in `destroy` classes that are not signed off: never destroyed.
+    awaiting_sign_off: int = 0
+
+
+AWAITING_SIGN_OFF = "awaiting sign-off (sign_off: required): never destroyed until signed off"
+
+
+def _class_note(schedule: Schedule | None, class_id: str) -> str:
+    if schedule is None:
+        return "no schedule is in force"
+    try:
+        record_class = schedule.get(class_id)
+    except KeyError:
+        return "not a class of the schedule in force (re-classification catches up)"
+    if record_class.action is not Action.DESTROY:
+        return f"{record_class.action}: nothing is destroyed under this class"
+    if not record_class.signed_off:
+        return AWAITING_SIGN_OFF
+    return "signed off"
 
 
 def report(records: Records, today: date) -> RetentionReport:
     records.es.indices.refresh(index=records.names.write_alias)
     with records.sessions() as session:
         schedule = current_schedule(session)
-    summary = retention_summary(records.es, records.names.read_alias, today)
+    disposable = schedule.disposable_classes if schedule else ()
+    summary = retention_summary(records.es, records.names.read_alias, today, disposable)
+    due = dict(summary["due_by_class"])
+    by_class = tuple(
+        ClassCount(c, n, b, due.get(c, 0), c in disposable, _class_note(schedule, c))
+        for c, n, b in summary["by_class"]
+    )
     return RetentionReport(
         schedule_version=schedule.version if schedule else "",
         files=summary["files"],
         unclassified=summary["unclassified"],
         unclassified_bytes=summary["unclassified_bytes"],
-        by_class=tuple(ClassCount(c, n, b) for c, n, b in summary["by_class"]),
+        by_class=by_class,
+        awaiting_sign_off=sum(c.due for c in by_class if c.note == AWAITING_SIGN_OFF),
         by_action=tuple(summary["by_action"]),
         eligible=summary["eligible"],
         eligible_bytes=summary["eligible_bytes"],

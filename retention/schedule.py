@@ -4,24 +4,57 @@ A schedule is YAML (``seed_schedule.yaml`` shows the shape). Loading validates t
 and reports every problem at once, so an officer fixes a schedule in one sitting rather than
 one error per run. Classification is pure and deterministic: the first class whose criteria all
 match wins, so the order of the file is its priority.
+
+The record classes themselves (matching, triggers, sign-off) are in `retention.record_class`;
+their names are re-exported here.
 """
 
 from __future__ import annotations
 
-import calendar
 import difflib
+import hashlib
 import re
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
-from retention.globs import matches_any
+from retention.record_class import (
+    METADATA_FIELDS,
+    NOT_SIGNED_OFF,
+    Action,
+    Classification,
+    Match,
+    Period,
+    RecordClass,
+    Trigger,
+    classify_document,
+    financial_year_end,
+    rule_words,
+)
+
+__all__ = [
+    "NOT_SIGNED_OFF",
+    "Action",
+    "Classification",
+    "Match",
+    "Period",
+    "RecordClass",
+    "Schedule",
+    "ScheduleError",
+    "Trigger",
+    "financial_year_end",
+    "load_schedule",
+    "load_schedule_file",
+    "rule_words",
+    "seed_schedule_text",
+]
 
 
 class ScheduleError(ValueError):
@@ -30,162 +63,6 @@ class ScheduleError(ValueError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
-
-
-class Action(StrEnum):
-    DESTROY = "destroy"
-    REVIEW = "review"
-    PERMANENT = "permanent"
-
-
-class Trigger(StrEnum):
-    LAST_MODIFIED = "last_modified"
-    CREATED = "created"
-    FINANCIAL_YEAR_END = "financial_year_end"
-    CASE_CLOSED = "case_closed"
-
-
-@dataclass(frozen=True)
-class Period:
-    """A non-negative retention period in calendar years, months and days."""
-
-    years: int = 0
-    months: int = 0
-    days: int = 0
-
-    def __post_init__(self) -> None:
-        if min(self.years, self.months, self.days) < 0:
-            raise ValueError(f"a retention period cannot be negative: {self!r}")
-
-    def add_to(self, start: date) -> date:
-        """``start`` plus the period. Years and months are calendar steps, and a day past the
-        end of the target month clamps to its last day (29 Feb 2024 + 1 year = 28 Feb 2025),
-        so a disposal date never rolls over into the following month."""
-        month_index = start.month - 1 + self.years * 12 + self.months
-        year, month = start.year + month_index // 12, month_index % 12 + 1
-        day = min(start.day, calendar.monthrange(year, month)[1])
-        return date(year, month, day) + timedelta(days=self.days)
-
-    def __str__(self) -> str:
-        units = ((self.years, "year"), (self.months, "month"), (self.days, "day"))
-        parts = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in units if n]
-        return " ".join(parts) or "0 days"
-
-
-def financial_year_end(day: date) -> date:
-    """The 31 March that ends the UK financial year containing ``day``."""
-    end = date(day.year, 3, 31)
-    return end if day <= end else date(day.year + 1, 3, 31)
-
-
-# Only text fields of the index document. A misspelt field would make its class match nothing,
-# silently pushing documents into a later, broader class, so unknown names are rejected.
-_METADATA_FIELDS = frozenset({
-    "authors", "title", "filename", "folder", "share", "kind", "language",
-    "email_from", "email_to", "email_cc", "email_subject", "acl_owner",
-})  # fmt: skip
-
-
-def _strings(raw: Any) -> list[str]:
-    values = raw if isinstance(raw, list | tuple) else [raw]
-    return [value for value in values if isinstance(value, str)]
-
-
-@dataclass(frozen=True)
-class Match:
-    """What a class covers: every criterion given must match (AND); within a criterion any
-    listed value may (OR). A document lacking the field a criterion tests does not match."""
-
-    sources: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
-    extensions: tuple[str, ...] = ()
-    mime_types: tuple[str, ...] = ()
-    metadata: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-    def matches(self, doc: Mapping[str, Any]) -> bool:
-        for wanted, key in ((self.sources, "source"), (self.extensions, "extension")):
-            folded = {value.casefold() for value in wanted}
-            if wanted and not any(v.casefold() in folded for v in _strings(doc.get(key))):
-                return False
-        globbed = [("path", self.paths), ("mime_type", self.mime_types), *self.metadata]
-        return all(
-            matches_any(globs, _strings(doc.get(key)), path=key == "path")
-            for key, globs in globbed
-            if globs
-        )
-
-
-@dataclass(frozen=True)
-class RecordClass:
-    """One line of the schedule. ``period`` is None exactly when the action is permanent."""
-
-    id: str
-    name: str
-    authority: str
-    action: Action
-    period: Period | None
-    trigger: Trigger
-    match: Match
-    signed_off: bool
-
-
-@dataclass(frozen=True)
-class Classification:
-    """Where a document sits in the schedule; ``reason`` shows the working in words."""
-
-    class_id: str
-    class_name: str
-    action: Action
-    authority: str
-    disposal_date: date | None
-    reason: str
-
-
-_TRIGGER_WORDS = {
-    Trigger.LAST_MODIFIED: "last modification",
-    Trigger.CREATED: "creation",
-    Trigger.FINANCIAL_YEAR_END: "the end of the financial year of last modification",
-    Trigger.CASE_CLOSED: "case closure",
-}
-
-
-def _document_date(raw: Any) -> date | None:
-    # The calendar date as written: converting the offset could move a record across a
-    # financial year end at midnight, and officers read the date the file shows.
-    if isinstance(raw, date):
-        return raw.date() if isinstance(raw, datetime) else raw
-    try:
-        return date.fromisoformat(raw[:10]) if isinstance(raw, str) else None
-    except ValueError:
-        return None
-
-
-def _classification(rc: RecordClass, doc: Mapping[str, Any], closed: date | None) -> Classification:
-    def result(disposal: date | None, working: str) -> Classification:
-        reason = f"{rc.id} {rc.name}: {working}"
-        return Classification(rc.id, rc.name, rc.action, rc.authority, disposal, reason)
-
-    if rc.period is None:
-        return result(None, "keep permanently")
-    rule = f"{rc.action} {rc.period} after {_TRIGGER_WORDS[rc.trigger]}"
-    if rc.trigger is Trigger.CASE_CLOSED:
-        if closed is None:
-            return result(None, f"{rule}; awaiting case closure, so no disposal date yet")
-        start, shown = closed, f"closed {closed}"
-    else:
-        name = "created" if rc.trigger is Trigger.CREATED else "modified"
-        found = _document_date(doc.get(name))
-        if found is None:
-            return result(None, f"{rule}; the document has no {name} date, so no disposal date")
-        start, shown = found, f"{name} {found}"
-        if rc.trigger is Trigger.FINANCIAL_YEAR_END:
-            start = financial_year_end(found)
-            shown += f"; year ended {start}"
-    try:
-        disposal = rc.period.add_to(start)
-    except (ValueError, OverflowError):
-        return result(None, f"{rule} ({shown}); that falls after the year 9999, so no date")
-    return result(disposal, f"{rule} ({shown}) → {disposal}")
 
 
 @dataclass(frozen=True)
@@ -197,13 +74,24 @@ class Schedule:
     classes: tuple[RecordClass, ...]
     text: str = field(repr=False)
 
+    @cached_property
+    def sha256(self) -> str:
+        """The hash of the text as stored (`retention_schedules.sha256`), cited on certificates."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    @property
+    def disposable_classes(self) -> tuple[str, ...]:
+        """The ids of the signed-off `destroy` classes: the only ones anything is destroyed
+        under."""
+        return tuple(c.id for c in self.classes if c.action is Action.DESTROY and c.signed_off)
+
     def classify(
         self, doc: Mapping[str, Any], *, case_closed: date | None = None
     ) -> Classification | None:
         """The first matching class's verdict, or None: a gap the council must fill."""
         for record_class in self.classes:
             if record_class.match.matches(doc):
-                return _classification(record_class, doc, case_closed)
+                return classify_document(record_class, doc, case_closed)
         return None
 
     def get(self, class_id: str) -> RecordClass:
@@ -244,10 +132,14 @@ def _shown(raw: Any) -> str:
 
 class _Validator:
     """Collects every problem rather than stopping at the first. A parser that finds a problem
-    records it and returns a placeholder; a class with any problem is then discarded."""
+    records it and returns a placeholder; a class with any problem is then discarded.
 
-    def __init__(self) -> None:
+    ``sources``, when given, are the registered source names: a class naming any other source
+    would match nothing, silently leaving its files to a later, broader class."""
+
+    def __init__(self, sources: Collection[str] | None = None) -> None:
         self.problems: list[str] = []
+        self.sources = None if sources is None else sorted(sources)
 
     def report(self, where: str, problem: str) -> None:
         self.problems.append(f"{where}: {problem}")
@@ -313,12 +205,13 @@ class _Validator:
         for index, glob in enumerate(lists.get("paths", ())):
             if glob.startswith("/") or "\\" in glob:
                 self.report(f"{where}.paths[{index}]", "must be relative to the share, using '/'")
+        self.registered(lists.get("sources", ()), f"{where}.sources")
         for index, extension in enumerate(lists.get("extensions", ())):
             if extension.startswith("."):
                 self.report(f"{where}.extensions[{index}]", f"write {extension[1:]!r}, no dot")
         metadata: dict[Any, Any] = {}
         if "metadata" in data:
-            metadata = self.mapping(data["metadata"], f"{where}.metadata", sorted(_METADATA_FIELDS))
+            metadata = self.mapping(data["metadata"], f"{where}.metadata", sorted(METADATA_FIELDS))
             if data["metadata"] == {}:
                 self.report(f"{where}.metadata", "is empty; name at least one field")
         return Match(
@@ -331,6 +224,22 @@ class _Validator:
                 for name, globs in metadata.items()
             ),
         )
+
+    def registered(self, names: Sequence[str], where: str) -> None:
+        if self.sources is None:
+            return
+        known = {name.casefold() for name in self.sources}
+        for index, name in enumerate(names):
+            if not name or name.casefold() in known:
+                continue
+            close = difflib.get_close_matches(name, self.sources, n=1)
+            if close:
+                hint = f"did you mean '{close[0]}'?"
+            elif self.sources:
+                hint = f"the sources are {', '.join(self.sources)}"
+            else:
+                hint = "no source is registered yet (foi sources add)"
+            self.report(f"{where}[{index}]", f"{name!r} is not a registered source; {hint}")
 
     def record_class(self, raw: Any, where: str) -> RecordClass | None:
         before = len(self.problems)
@@ -351,7 +260,7 @@ class _Validator:
             pair = f"'{action}' with retention '{period or 'permanent'}'"
             self.report(f"{where}.action", f"{pair}: both must be permanent, or neither")
         sign_off = data.get("sign_off", "required")
-        if sign_off not in _SIGN_OFF:
+        if not isinstance(sign_off, str) or sign_off not in _SIGN_OFF:
             self.report(f"{where}.sign_off", f"{_shown(sign_off)} is not required or signed_off")
         if len(self.problems) > before:
             return None
@@ -360,8 +269,11 @@ class _Validator:
         )
 
 
-def load_schedule(text: str) -> Schedule:
-    """Parse and validate a schedule, raising ScheduleError that lists every problem found."""
+def load_schedule(text: str, *, sources: Collection[str] | None = None) -> Schedule:
+    """Parse and validate a schedule, raising ScheduleError that lists every problem found.
+
+    With ``sources`` (the registered source names), a class naming any other source is a
+    problem too; schedules already in force are read without it."""
     loader = _StrictLoader(text)
     try:
         data = loader.get_single_data()
@@ -375,7 +287,7 @@ def load_schedule(text: str) -> Schedule:
         loader.dispose()
     if not isinstance(data, dict):
         raise ScheduleError([f"the schedule: expected a mapping, got {_shown(data)}"])
-    check = _Validator()
+    check = _Validator(sources)
     check.mapping(data, "", ("version", "title", "classes"))
     version = check.text(data.get("version"), "version")
     title = check.text(data["title"], "title") if "title" in data else ""

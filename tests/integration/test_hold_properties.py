@@ -49,6 +49,7 @@ classes:
     retention: 1 year
     trigger: last_modified
     action: destroy
+    sign_off: signed_off
 """
 
 

@@ -44,6 +44,7 @@ classes:
     retention: 6 years
     trigger: financial_year_end
     action: destroy
+    sign_off: signed_off
 """
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

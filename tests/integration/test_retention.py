@@ -53,6 +53,7 @@ classes:
     retention: 6 years
     trigger: financial_year_end
     action: destroy
+    sign_off: signed_off
   - id: POLICY
     name: HR policies
     authority: "Superseded policy guidance (test)"

@@ -1,8 +1,11 @@
-"""Retention schedules: validation reports every problem, globs keep to folder boundaries, and
-disposal dates follow each trigger (with month-end clamping and the 31 March year end)."""
+"""Retention schedules: validation reports every problem (unknown sources, triggers and sign-off
+values among them), globs keep to folder boundaries, disposal dates follow each trigger from the
+share's own timestamps (with month-end clamping and the 31 March year end) and from dates inside
+the file only when a class asks for them, and a class not signed off is never disposable."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from hypothesis import strategies as st
 
 from retention.globs import glob_regex
 from retention.schedule import (
+    NOT_SIGNED_OFF,
     Action,
     Classification,
     Match,
@@ -28,7 +32,9 @@ from retention.schedule import (
 )
 
 DATES = st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31))
+# The share's last-write time, and a date a template left inside the file (years earlier).
 MODIFIED = "2019-05-03T10:11:12+00:00"
+EMBEDDED = "2013-01-02T08:00:00+00:00"
 _DROP = object()
 
 
@@ -42,6 +48,7 @@ def a_class(**fields: Any) -> dict[str, Any]:
         "retention": "6 years",
         "trigger": "last_modified",
         "action": "destroy",
+        "sign_off": "signed_off",
     }
     base.update(fields)
     return {key: value for key, value in base.items() if value is not _DROP}
@@ -63,7 +70,14 @@ def problems(text: str) -> list[str]:
 
 
 def doc(path: str = "Any/file.pdf", **fields: Any) -> dict[str, Any]:
-    return {"source": "shares", "path": path, "modified": MODIFIED, **fields}
+    """A file document as indexed: the share's times, and the file's own (embedded) ones."""
+    return {
+        "source": "shares",
+        "path": path,
+        "share_modified": MODIFIED,
+        "modified": EMBEDDED,
+        **fields,
+    }
 
 
 def matched(match: dict[str, Any], document: dict[str, Any]) -> bool:
@@ -74,7 +88,9 @@ def matched(match: dict[str, Any], document: dict[str, Any]) -> bool:
 
 
 def test_a_valid_schedule_loads_with_its_text() -> None:
-    text = schedule_text(a_class(sign_off="signed_off"), a_class(id="C2", retention="18m"))
+    text = schedule_text(
+        a_class(sign_off="signed_off"), a_class(id="C2", retention="18m", sign_off=_DROP)
+    )
     loaded = load_schedule(text)
     assert (loaded.version, loaded.title, loaded.text) == ("t-1", "Test schedule", text)
     first, second = loaded.classes
@@ -163,8 +179,8 @@ def test_unknown_keys_are_errors(text: str, expected: str) -> None:
 def test_unknown_trigger_action_and_sign_off() -> None:
     text = schedule_text(a_class(trigger="weekly", action="shred", sign_off="yes please"))
     assert problems(text) == [
-        "classes[0] (C1).trigger: 'weekly' is not a trigger; "
-        "use last_modified, created, financial_year_end, case_closed",
+        "classes[0] (C1).trigger: 'weekly' is not a trigger; use last_modified, created, "
+        "financial_year_end, case_closed, embedded_modified, embedded_created",
         "classes[0] (C1).action: 'shred' is not an action; use destroy, review, permanent",
         "classes[0] (C1).sign_off: 'yes please' is not required or signed_off",
     ]
@@ -304,8 +320,8 @@ def test_every_problem_is_reported_together() -> None:
         "use e.g. '6 years', '18 months', 'permanent'",
         "classes[1] (C2).colour: unknown key; use id, name, authority, match, retention, "
         "trigger, action, sign_off",
-        "classes[1] (C2).trigger: 'weekly' is not a trigger; "
-        "use last_modified, created, financial_year_end, case_closed",
+        "classes[1] (C2).trigger: 'weekly' is not a trigger; use last_modified, created, "
+        "financial_year_end, case_closed, embedded_modified, embedded_created",
         "classes[2] (C1).id: already used by classes[0]",
     ]
     assert str(caught.value) == "\n".join(caught.value.problems)
@@ -460,16 +476,22 @@ def test_last_modified_trigger() -> None:
         action=Action.DESTROY,
         authority="Test authority",
         disposal_date=date(2025, 5, 3),
-        reason="HR-REC Recruitment: destroy 6 years after last modification "
-        "(modified 2019-05-03) → 2025-05-03",
+        reason="HR-REC Recruitment: destroy 6 years after last modification on the share "
+        "(last written 2019-05-03) → 2025-05-03",
+        rule="destroy 6 years after last modification on the share",
+        trigger_date=date(2019, 5, 3),
+        signed_off=True,
     )
+    assert result.disposable
 
 
 def test_created_trigger() -> None:
-    result = classify(doc(created="2018-01-31T09:00:00Z"), trigger="created", retention="1 month")
+    created = doc(share_created="2018-01-31T09:00:00Z", created="2011-01-01T00:00:00Z")
+    result = classify(created, trigger="created", retention="1 month")
     assert result.disposal_date == date(2018, 2, 28)
     assert result.reason == (
-        "C1 Class one: destroy 1 month after creation (created 2018-01-31) → 2018-02-28"
+        "C1 Class one: destroy 1 month after creation on the share (created 2018-01-31) "
+        "→ 2018-02-28"
     )
 
 
@@ -480,8 +502,10 @@ def test_financial_year_end_trigger() -> None:
     assert result.disposal_date == date(2026, 3, 31)
     assert result.reason == (
         "FIN-BR Business rates records: destroy 6 years after the end of the financial year of "
-        "last modification (modified 2019-05-03; year ended 2020-03-31) → 2026-03-31"
+        "last modification on the share (last written 2019-05-03; year ended 2020-03-31) "
+        "→ 2026-03-31"
     )
+    assert result.trigger_date == date(2020, 3, 31)
 
 
 @pytest.mark.parametrize(
@@ -496,7 +520,9 @@ def test_financial_year_end_trigger() -> None:
     ],
 )
 def test_financial_year_end_boundary(modified: str, year_end: date) -> None:
-    result = classify(doc(modified=modified), trigger="financial_year_end", retention="0 days")
+    result = classify(
+        doc(share_modified=modified), trigger="financial_year_end", retention="0 days"
+    )
     assert result.disposal_date == year_end
     assert f"year ended {year_end}" in result.reason
 
@@ -536,27 +562,141 @@ def test_review_action_is_reported() -> None:
 
 @pytest.mark.parametrize("modified", [None, "", "not a date", 20190503, _DROP])
 @pytest.mark.parametrize("trigger", ["last_modified", "financial_year_end"])
-def test_missing_modified_date(modified: object, trigger: str) -> None:
-    document = {k: v for k, v in doc(modified=modified).items() if v is not _DROP}
+def test_missing_share_date_gives_no_date_and_never_falls_back(
+    modified: object, trigger: str
+) -> None:
+    """A document indexed before share times were recorded has only the file's own date,
+    which must not stand in for the share's."""
+    document = {k: v for k, v in doc(share_modified=modified).items() if v is not _DROP}
     result = classify(document, trigger=trigger)
-    assert result.disposal_date is None
-    assert result.reason.endswith("the document has no modified date, so no disposal date")
+    assert result.disposal_date is None and result.trigger_date is None
+    assert result.reason.endswith(
+        "the share's time is not recorded for this file (indexed before it was: crawl again "
+        "with `foi crawl --full`), so no disposal date"
+    )
 
 
 def test_disposal_date_beyond_the_calendar() -> None:
-    result = classify(doc(modified="9999-06-01T00:00:00Z"))
+    result = classify(doc(share_modified="9999-06-01T00:00:00Z"))
     assert result.disposal_date is None and "after the year 9999" in result.reason
 
 
 def test_missing_created_date() -> None:
-    result = classify(doc(created=None), trigger="created")
-    assert result.disposal_date is None and "no created date" in result.reason
+    result = classify(doc(share_created=None, created=EMBEDDED), trigger="created")
+    assert result.disposal_date is None and "not recorded" in result.reason
 
 
 def test_date_objects_are_accepted() -> None:
     stamped = datetime(2019, 5, 3, 23, 0, tzinfo=UTC)
-    assert classify(doc(modified=stamped)).disposal_date == date(2025, 5, 3)
-    assert classify(doc(modified=date(2019, 5, 3))).disposal_date == date(2025, 5, 3)
+    assert classify(doc(share_modified=stamped)).disposal_date == date(2025, 5, 3)
+    assert classify(doc(share_modified=date(2019, 5, 3))).disposal_date == date(2025, 5, 3)
+
+
+# --- Share timestamps, not dates inside the file --------------------------------------------
+
+
+def test_a_file_written_today_with_an_old_date_inside_is_not_due() -> None:
+    """The defect: a .docx written today carrying a 2013 date inside was destroyed under a
+    "2 years after last modification" class."""
+    today = "2026-11-20T09:00:00+00:00"
+    result = classify(doc(share_modified=today, modified=EMBEDDED), retention="2 years")
+    assert result.disposal_date == date(2028, 11, 20)
+    assert result.trigger_date == date(2026, 11, 20)
+    assert "2013" not in result.reason and "last written 2026-11-20" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("trigger", "field", "words"),
+    [
+        ("embedded_modified", "modified", "modified, by the file's own metadata,"),
+        ("embedded_created", "created", "created, by the file's own metadata,"),
+    ],
+)
+def test_a_class_may_ask_for_the_date_inside_the_file(trigger: str, field: str, words: str) -> None:
+    result = classify(doc(**{field: EMBEDDED}), trigger=trigger, retention="2 years")
+    assert result.disposal_date == date(2015, 1, 2)
+    assert result.trigger_date == date(2013, 1, 2)
+    assert result.rule.startswith("destroy 2 years after the ")
+    assert f"({words} 2013-01-02)" in result.reason
+
+
+def test_an_embedded_trigger_says_when_the_file_records_no_date_of_its_own() -> None:
+    # The indexer gives a file with no date of its own the share's time in `modified`.
+    result = classify(doc(modified=MODIFIED), trigger="embedded_modified")
+    assert result.disposal_date == date(2025, 5, 3)
+    assert "the file records no date of its own; last written on the share 2019-05-03" in (
+        result.reason
+    )
+
+
+# --- Sign-off ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sign_off", ["required", _DROP])
+def test_a_class_not_signed_off_is_dated_but_never_disposable(sign_off: object) -> None:
+    loaded = schedule(a_class(sign_off=sign_off), a_class(id="C2", match={"paths": ["X/**"]}))
+    result = loaded.classify(doc())
+    assert result is not None and result.disposal_date == date(2025, 5, 3)
+    assert not result.signed_off and not result.disposable
+    assert result.reason.endswith(f"→ 2025-05-03; {NOT_SIGNED_OFF}")
+    assert loaded.disposable_classes == ("C2",)
+
+
+def test_only_signed_off_destroy_classes_are_disposable() -> None:
+    loaded = schedule(
+        a_class(id="D"),
+        a_class(id="R", action="review"),
+        a_class(id="P", action="permanent", retention="permanent"),
+    )
+    assert loaded.disposable_classes == ("D",)
+    unsigned_review = schedule(a_class(action="review", sign_off="required")).classify(doc())
+    assert unsigned_review is not None and NOT_SIGNED_OFF not in unsigned_review.reason
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(True, "true"), ("Signed off", "'Signed off'"), ("yes", "'yes'"), (1, "1"), (None, "nothing")],
+)
+def test_sign_off_takes_only_its_two_values(value: object, shown: str) -> None:
+    assert problems(schedule_text(a_class(sign_off=value))) == [
+        f"classes[0] (C1).sign_off: {shown} is not required or signed_off"
+    ]
+
+
+# --- Registered sources -------------------------------------------------------------------
+
+
+def test_a_misspelt_source_is_an_error_naming_the_closest() -> None:
+    text = schedule_text(a_class(match={"sources": ["planning", "Planing"]}))
+    with pytest.raises(ScheduleError) as caught:
+        load_schedule(text, sources=["planning", "hr"])
+    assert caught.value.problems == [
+        "classes[0] (C1).match.sources[1]: 'Planing' is not a registered source; "
+        "did you mean 'planning'?"
+    ]
+
+
+def test_an_unknown_source_lists_the_registered_ones() -> None:
+    text = schedule_text(a_class(match={"sources": ["finance"]}))
+    with pytest.raises(ScheduleError) as caught:
+        load_schedule(text, sources=["planning", "hr"])
+    assert caught.value.problems == [
+        "classes[0] (C1).match.sources[0]: 'finance' is not a registered source; "
+        "the sources are hr, planning"
+    ]
+    with pytest.raises(ScheduleError, match="no source is registered yet"):
+        load_schedule(text, sources=[])
+
+
+def test_sources_match_whatever_their_case_and_are_not_checked_without_a_list() -> None:
+    text = schedule_text(a_class(match={"sources": ["PLANNING"]}))
+    assert load_schedule(text, sources=["planning"]).classes[0].match.sources == ("PLANNING",)
+    assert load_schedule(text).classes[0].match.sources == ("PLANNING",)
+
+
+def test_the_schedule_hash_is_of_its_text() -> None:
+    text = schedule_text(a_class())
+    assert load_schedule(text).sha256 == hashlib.sha256(text.encode()).hexdigest()
 
 
 # --- Periods and financial years -----------------------------------------------------------
@@ -697,5 +837,7 @@ def test_seed_business_rates_working(seed: Schedule) -> None:
     assert result is not None and result.disposal_date == date(2026, 3, 31)
     assert result.reason == (
         "FIN-BR Business rates records: destroy 6 years after the end of the financial year of "
-        "last modification (modified 2019-05-03; year ended 2020-03-31) → 2026-03-31"
+        "last modification on the share (last written 2019-05-03; year ended 2020-03-31) "
+        f"→ 2026-03-31; {NOT_SIGNED_OFF}"
     )
+    assert not result.disposable and seed.disposable_classes == ()
