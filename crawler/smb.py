@@ -388,16 +388,28 @@ class SmbShare:
         entries.sort(key=lambda facts: facts.path)
         return DirectoryListing(file_id=own_id, entries=tuple(entries))
 
-    def raw_file(self, rel_path: str, *, desired_access: int, file_only: bool = False) -> Any:
+    def raw_file(
+        self,
+        rel_path: str,
+        *,
+        desired_access: int,
+        file_only: bool = False,
+        share_access: str = "rwd",
+    ) -> Any:
         """An unopened smbclient raw handle on this share's pool, for compound requests built
         with `smbclient._io.SMBFileTransaction` (which opens and closes it in the same
         round trip, unless the caller puts its own open first). With `file_only` the open
-        refuses a folder, as `open_read`'s does. Wrap failures with `error()`."""
+        refuses a folder, as `open_read`'s does; `share_access` is what others may do while it
+        is open ("r" keeps writers and deleters out). Wrap failures with `error()`."""
         unc = self.unc(rel_path)
         raw_class = SMBFileIO if file_only else SMBRawIO
         try:
             return raw_class(
-                unc, mode="r", share_access="rwd", desired_access=desired_access, **self._kwargs
+                unc,
+                mode="r",
+                share_access=share_access,
+                desired_access=desired_access,
+                **self._kwargs,
             )
         except SMB_ERRORS as exc:
             raise self.error(exc) from exc

@@ -2,7 +2,11 @@
 
 The CLI runs on the server, by the people who run it; decisions that need a named person
 (placing and releasing holds, approving and executing disposal) take `--as USERNAME`, which
-must be an active account with the records-manager role, and are audited under it.
+must be an active account with the records-manager role, and are audited under it. Commands
+that may run unattended take `--as` optionally and are otherwise audited under the
+operating-system account that ran them. A refused command (no such account, not a records
+manager, or the step itself refused) is audited as denied, under the name given, as a refused
+web action is.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlencode
 
 import click
 from sqlalchemy import func, select
 
-from foi_cli.runtime import Runtime
+from foi_cli.runtime import Runtime, operator, record_refusal
 from foi_core.mail import MailError
 from foi_core.models import (
     DisposalBatch,
@@ -43,17 +48,36 @@ from retention.schedule import ScheduleError, load_schedule_file, seed_schedule_
 _MANAGERS = (Role.RECORDS_MANAGER,)
 
 
-def _person(runtime: Runtime, username: str) -> str:
+def _person(runtime: Runtime, username: str, action: str, target: str) -> str:
+    """`username` if it is an active records manager; otherwise the attempt is audited as
+    denied and refused."""
     with runtime.sessions() as session:
         user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:
-        raise click.ClickException(f"no active account called {username!r}")
-    if user.role not in _MANAGERS:
-        raise click.ClickException(f"{username} is a {user.role}; this needs a records manager")
+        _refuse(runtime, username, action, target, f"no active account called {username!r}")
+    elif user.role not in _MANAGERS:
+        why = f"{username} is a {user.role.replace('_', ' ')}; this needs a records manager"
+        _refuse(runtime, username, action, target, why)
     return username
 
 
+def _actor(runtime: Runtime, username: str | None, action: str, target: str) -> str:
+    """The person named by an optional `--as`, else the operating-system account."""
+    return operator() if username is None else _person(runtime, username, action, target)
+
+
+def _refuse(runtime: Runtime, actor: str, action: str, target: str, reason: str) -> NoReturn:
+    record_refusal(runtime, actor=actor, action=action, target=target, reason=reason)
+    raise click.ClickException(reason)
+
+
 _AS = click.option("--as", "username", required=True, help="The records manager doing this.")
+_AS_OPTIONAL = click.option(
+    "--as",
+    "username",
+    default=None,
+    help="The records manager doing this (default: the operating-system account).",
+)
 
 
 @click.group("holds")
@@ -70,13 +94,13 @@ def holds_group() -> None:
 def holds_create(settings: Settings, name: str, reason: str, case_ref: str, username: str) -> None:
     """Create a hold (then add documents, folders or searches to it)."""
     runtime = Runtime(settings)
-    actor = _person(runtime, username)
+    actor = _person(runtime, username, "hold_create", f"hold:{name}")
     try:
         hold_id = create_hold(
             runtime.records, name=name, reason=reason, owner=actor, actor=actor, case_ref=case_ref
         )
     except HoldError as exc:
-        raise click.ClickException(str(exc)) from None
+        _refuse(runtime, actor, "hold_create", f"hold:{name}", str(exc))
     click.echo(f"hold {hold_id} created: {name}")
 
 
@@ -94,7 +118,7 @@ def holds_add(
     if sum(bool(x) for x in (doc_id, folder, query)) != 1:
         raise click.UsageError("give exactly one of --document, --folder, --search")
     runtime = Runtime(settings)
-    actor = _person(runtime, username)
+    actor = _person(runtime, username, "hold_add", f"hold:{hold_id}")
     try:
         if doc_id:
             joined = add_scope(runtime.records, hold_id, kind="item", doc_id=doc_id, actor=actor)
@@ -108,7 +132,7 @@ def holds_add(
                 runtime.records, hold_id, kind="query", query=urlencode({"q": query}), actor=actor
             )
     except HoldError as exc:
-        raise click.ClickException(str(exc)) from None
+        _refuse(runtime, actor, "hold_add", f"hold:{hold_id}", str(exc))
     report_ = run_pending(runtime.records, actor=actor, include_failed=False)
     click.echo(
         f"{joined} files joined hold {hold_id}; {report_.preserved} originals preserved, "
@@ -145,10 +169,11 @@ def holds_list(settings: Settings) -> None:
 def holds_release_request(settings: Settings, hold_id: int, reason: str, username: str) -> None:
     """First step of a release; a different records manager must approve it."""
     runtime = Runtime(settings)
+    actor = _person(runtime, username, "hold_release_request", f"hold:{hold_id}")
     try:
-        request_release(runtime.records, hold_id, actor=_person(runtime, username), reason=reason)
+        request_release(runtime.records, hold_id, actor=actor, reason=reason)
     except HoldError as exc:
-        raise click.ClickException(str(exc)) from None
+        _refuse(runtime, actor, "hold_release_request", f"hold:{hold_id}", str(exc))
     click.echo(f"release of hold {hold_id} requested; another records manager must approve it")
 
 
@@ -159,19 +184,36 @@ def holds_release_request(settings: Settings, hold_id: int, reason: str, usernam
 def holds_release_approve(settings: Settings, hold_id: int, username: str) -> None:
     """Second step of a release, by a records manager other than the one who asked."""
     runtime = Runtime(settings)
+    actor = _person(runtime, username, "hold_release_approve", f"hold:{hold_id}")
     try:
-        approve_release(runtime.records, hold_id, approver=_person(runtime, username))
+        approve_release(runtime.records, hold_id, approver=actor)
     except HoldError as exc:
+        if not _asked_by(runtime, hold_id, actor):  # approve_release audits that refusal itself
+            record_refusal(
+                runtime,
+                actor=actor,
+                action="hold_release_approve",
+                target=f"hold:{hold_id}",
+                reason=str(exc),
+            )
         raise click.ClickException(str(exc)) from None
     click.echo(f"hold {hold_id} released")
 
 
+def _asked_by(runtime: Runtime, hold_id: int, actor: str) -> bool:
+    with runtime.sessions() as session:
+        hold = session.get(Hold, hold_id)
+    return hold is not None and hold.release_requested_by == actor
+
+
 @holds_group.command("preserve")
+@_AS_OPTIONAL
 @click.pass_obj
-def holds_preserve(settings: Settings) -> None:
+def holds_preserve(settings: Settings, username: str | None) -> None:
     """Copy every held original not yet in the preservation store (retries failures)."""
     runtime = Runtime(settings)
-    result = run_pending(runtime.records, actor="cli")
+    actor = _actor(runtime, username, "preservation_copy", "holds")
+    result = run_pending(runtime.records, actor=actor)
     click.echo(f"{result.preserved} preserved, {result.failed} failed")
     for path, error in result.failures:
         click.echo(f"  NOT PRESERVED {path}: {error}", err=True)
@@ -216,12 +258,18 @@ def schedule_group() -> None:
 def schedule_load(settings: Settings, path: Path, username: str) -> None:
     """Validate a schedule file, put it in force and re-classify every file."""
     runtime = Runtime(settings)
-    actor = _person(runtime, username)
+    actor = _person(runtime, username, "retention_schedule_load", f"file:{path}")
     try:
         load_schedule_file(path)
         schedule = save_schedule(runtime.records, path.read_text(encoding="utf-8"), actor=actor)
     except ScheduleError as exc:
-        raise click.ClickException(f"the schedule was not loaded:\n{exc}") from None
+        _refuse(
+            runtime,
+            actor,
+            "retention_schedule_load",
+            f"file:{path}",
+            f"the schedule was not loaded:\n{exc}",
+        )
     click.echo(f"schedule {schedule.version} in force: {len(schedule.classes)} classes")
 
 
@@ -268,7 +316,14 @@ def retention_report(settings: Settings, as_json: bool) -> None:
                     "schedule_version": result.schedule_version,
                     "files": result.files,
                     "by_class": {
-                        c.class_id: {"files": c.files, "bytes": c.bytes} for c in result.by_class
+                        c.class_id: {
+                            "files": c.files,
+                            "bytes": c.bytes,
+                            "past_disposal_date": c.due,
+                            "disposable": c.disposable,
+                            "note": c.note,
+                        }
+                        for c in result.by_class
                     },
                     "by_action": dict(result.by_action),
                     "unclassified": {
@@ -277,6 +332,7 @@ def retention_report(settings: Settings, as_json: bool) -> None:
                         "folders": dict(result.unclassified_folders),
                     },
                     "eligible": {"files": result.eligible, "bytes": result.eligible_bytes},
+                    "awaiting_sign_off": {"files": result.awaiting_sign_off},
                 },
                 indent=2,
             )
@@ -285,7 +341,10 @@ def retention_report(settings: Settings, as_json: bool) -> None:
     click.echo(f"schedule: {result.schedule_version or 'none loaded'}; {result.files} files")
     click.echo("per class:")
     for entry in result.by_class:
-        click.echo(f"  {entry.class_id:<16} {entry.files:>8} files  {_mib(entry.bytes):>14}")
+        click.echo(
+            f"  {entry.class_id:<16} {entry.files:>8} files  {_mib(entry.bytes):>14}  "
+            f"{entry.due:>8} past date  {entry.note}"
+        )
     click.echo("per action:")
     for action, files in result.by_action:
         click.echo(f"  {action:<16} {files:>8} files")
@@ -299,17 +358,24 @@ def retention_report(settings: Settings, as_json: bool) -> None:
         f"eligible for disposal today: {result.eligible} files, "
         f"{_mib(result.eligible_bytes)} reclaimable"
     )
+    if result.awaiting_sign_off:
+        click.echo(
+            f"awaiting sign-off: {result.awaiting_sign_off} files past their disposal date in "
+            "classes not signed off (sign_off: required) - never destroyed until signed off"
+        )
 
 
 @retention_group.command("run")
+@_AS_OPTIONAL
 @click.pass_obj
-def retention_run(settings: Settings) -> None:
+def retention_run(settings: Settings, username: str | None) -> None:
     """Build a disposal batch of everything eligible today (it then needs review and approval)."""
     runtime = Runtime(settings)
+    actor = _actor(runtime, username, "disposal_batch_create", "batch:new")
     try:
-        batch = build_batch(runtime.records, actor="retention-run", today=date.today())
+        batch = build_batch(runtime.records, actor=actor, today=date.today())
     except DisposalError as exc:
-        raise click.ClickException(str(exc)) from None
+        _refuse(runtime, actor, "disposal_batch_create", "batch:new", str(exc))
     click.echo("nothing is eligible for disposal" if batch is None else f"batch {batch} built")
 
 
@@ -338,6 +404,9 @@ def retention_show(settings: Settings, batch_id: int) -> None:
         for item in items:
             state = "excluded" if item.excluded else item.outcome or "proposed"
             click.echo(f"{item.doc_id}  {state:<9} {item.class_id:<14} {item.unc}")
+            why = item.exclude_reason if item.excluded else item.outcome_reason
+            if why:
+                click.echo(f"    {why}")
 
 
 @retention_group.command("exclude")
@@ -351,12 +420,12 @@ def retention_exclude(
 ) -> None:
     """Take files out of a batch under review, with a reason."""
     runtime = Runtime(settings)
+    target = f"batch:{batch_id}"
+    actor = _person(runtime, username, "disposal_exclude", target)
     try:
-        count = exclude(
-            runtime.records, batch_id, doc_ids, actor=_person(runtime, username), reason=reason
-        )
+        count = exclude(runtime.records, batch_id, doc_ids, actor=actor, reason=reason)
     except DisposalError as exc:
-        raise click.ClickException(str(exc)) from None
+        _refuse(runtime, actor, "disposal_exclude", target, str(exc))
     click.echo(f"{count} items excluded from batch {batch_id}")
 
 
@@ -365,12 +434,14 @@ def retention_exclude(
 @_AS
 @click.pass_obj
 def retention_approve(settings: Settings, batch_id: int, username: str) -> None:
-    """Approve a batch under review (held files in it are taken out, and audited)."""
+    """Approve a batch under review (held files, files collected for open requests and files
+    in classes not signed off are taken out, and audited)."""
     runtime = Runtime(settings)
+    actor = _person(runtime, username, "disposal_approve", f"batch:{batch_id}")
     try:
-        status = approve(runtime.records, batch_id, actor=_person(runtime, username))
+        status = approve(runtime.records, batch_id, actor=actor)
     except DisposalError as exc:
-        raise click.ClickException(str(exc)) from None
+        _refuse(runtime, actor, "disposal_approve", f"batch:{batch_id}", str(exc))
     click.echo(f"batch {batch_id} is {status}")
 
 
@@ -382,15 +453,17 @@ def retention_approve(settings: Settings, batch_id: int, username: str) -> None:
 def retention_execute(
     settings: Settings, batch_id: int, certificate_dir: Path | None, username: str
 ) -> None:
-    """Destroy an approved batch's files (held or changed files are skipped and reported)."""
+    """Destroy an approved batch's files (held or changed files are skipped and reported; the
+    counts are the certificate's)."""
     runtime = Runtime(settings)
+    actor = _person(runtime, username, "disposal_execute", f"batch:{batch_id}")
     try:
-        result = execute(runtime.records, batch_id, actor=_person(runtime, username))
+        result = execute(runtime.records, batch_id, actor=actor)
     except DisposalError as exc:
-        raise click.ClickException(str(exc)) from None
+        _refuse(runtime, actor, "disposal_execute", f"batch:{batch_id}", str(exc))
     click.echo(
         f"batch {batch_id}: {result.destroyed} destroyed, {result.skipped} skipped, "
-        f"{result.failed} failed"
+        f"{result.failed} failed, {result.excluded} excluded before execution"
     )
     if certificate_dir is not None:
         certificate_dir.mkdir(parents=True, exist_ok=True)

@@ -362,6 +362,8 @@ class DisposalBatch(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default=BatchStatus.PENDING, index=True)
     schedule_version: Mapped[str] = mapped_column(String(64))
+    # The SHA-256 of the schedule text in force when the batch was built (migration 0011).
+    schedule_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_by: Mapped[str] = mapped_column(String(150))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     approvals_needed: Mapped[int] = mapped_column(Integer, default=1)
@@ -392,7 +394,15 @@ class DisposalItem(Base):
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     file_id: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+    # The share's last-write time (from migration 0011; the file's own metadata date before).
     modified: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The date the file's own metadata gives, when it differs from the share's (shown apart).
+    embedded_modified: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
+    # The date the class's rule counted from, and the rule in words.
+    trigger_date: Mapped[date | None] = mapped_column(Date, default=None)
+    rule: Mapped[str] = mapped_column(Text, default="", server_default="")
     class_id: Mapped[str] = mapped_column(String(64))
     class_name: Mapped[str] = mapped_column(String(200))
     authority: Mapped[str] = mapped_column(Text)

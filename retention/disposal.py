@@ -1,15 +1,22 @@
 """Disposal: batches of files whose retention has run out, reviewed, approved and executed.
 
 Invariants:
-- a held file is never destroyed: holds are checked when the batch is built, at every
-  approval and again for each file at execution, under `lock_records`, so a hold committed
-  at any moment before the deletion wins. A refusal is audited as a possible s.77 event;
-- a file that changed since the batch was built (size, modification time or file id) is
-  skipped and reported, never destroyed on an approval given for other content;
+- a held file, a file collected for an open request, and a file whose class is not signed
+  off for destruction in the schedule in force are never destroyed: each is checked when the
+  batch is built, at every approval and again for each file at execution, under
+  `lock_records`, so a hold committed at any moment before the deletion wins
+  (`retention.disposal_checks`). Every refusal is audited;
+- a file is proposed only if classifying it afresh under the schedule in force, from the
+  share's own timestamps, makes it due today (a stale index never decides);
+- what is deleted is exactly what was approved: immediately before deleting, through the
+  handle that deletes it, the file id, size, last-write time and the SHA-256 of its bytes are
+  checked against the item (`retention.verified_delete`); any difference skips the file with
+  the reason, audited;
 - approvals come from different people (`Records.approvals_needed`), never the batch's
   builder alone when two are required;
 - what is destroyed leaves a stub in the index (metadata plus when, under which class and
-  authority, how) and is listed on a destruction certificate (PDF and CSV) kept with the batch.
+  authority, how) and is listed on a destruction certificate (PDF and CSV) kept with the batch,
+  whose counts are the ones `execute` reports.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,30 +37,27 @@ from foi_core.db import transaction
 from foi_core.models import BatchStatus, DisposalBatch, DisposalItem, FileState
 from indexer.annotations import destroy
 from indexer.scopes import disposal_candidates_query, scan
-from retention.certificate import (
-    CertificateInfo,
-    DestroyedItem,
-    SkippedItem,
-    certificate_csv,
-    certificate_pdf,
-)
-from retention.classify import current_schedule
+from retention.batch_certificate import METHOD, counts, write_certificate
+from retention.classify import CLASSIFY_FIELDS, ScheduleInForce, closed_cases, current_schedule
 from retention.context import Records, lock_records
+from retention.disposal_checks import open_requests_by_root, refuse
 from retention.holds import holds_by_root
+from retention.schedule import Schedule
+from retention.verified_delete import Approved, NotAsApproved, delete_if_as_approved
+
+__all__ = [
+    "METHOD",
+    "DisposalError",
+    "ExecutionReport",
+    "approve",
+    "build_batch",
+    "cancel",
+    "exclude",
+    "execute",
+]
 
 log = logging.getLogger(__name__)
-METHOD = "Deleted from the SMB share; content removed from the index; metadata stub kept"
-_CANDIDATE_FIELDS = [
-    "doc_id",
-    "source",
-    "path",
-    "unc",
-    "size",
-    "sha256",
-    "modified",
-    "retention_class",
-    "disposal_date",
-]
+_CANDIDATE_FIELDS = [*CLASSIFY_FIELDS, "unc", "size", "sha256"]
 
 
 class DisposalError(ValueError):
@@ -61,10 +66,13 @@ class DisposalError(ValueError):
 
 @dataclass(frozen=True)
 class ExecutionReport:
+    """The batch's items by what happened to them; the certificate gives the same counts."""
+
     batch_id: int
     destroyed: int
     skipped: int
     failed: int
+    excluded: int = 0
 
 
 def _open_batches(session: Session) -> set[str]:
@@ -78,7 +86,12 @@ def _open_batches(session: Session) -> set[str]:
 
 
 def build_batch(records: Records, *, actor: str, today: date, ip: str = "") -> int | None:
-    """A batch of every eligible file not already in an open batch; None when there is none."""
+    """A batch of every eligible file not already in an open batch; None when there is none.
+
+    Eligible: in a signed-off `destroy` class of the schedule in force and due today when
+    classified afresh here (from the share's timestamps), not held, not collected for an open
+    request, still on the share as crawled, and with its content hashed (what cannot be
+    checked before deletion is never proposed)."""
     with records.sessions() as session:
         schedule = current_schedule(session)
     if schedule is None:
@@ -88,49 +101,27 @@ def build_batch(records: Records, *, actor: str, today: date, ip: str = "") -> i
         scan(
             records.es,
             records.names.read_alias,
-            disposal_candidates_query(today),
+            disposal_candidates_query(today, schedule.disposable_classes),
             _CANDIDATE_FIELDS,
         )
     )
     with transaction(records.sessions) as session:
-        taken = _open_batches(session)
-        held = holds_by_root(session, [c["doc_id"] for c in candidates])
+        roots = [c["doc_id"] for c in candidates]
+        kept_out = _open_batches(session) | set(holds_by_root(session, roots))
+        kept_out |= set(open_requests_by_root(session, roots))
+        closed = closed_cases(session, roots)
         items: list[DisposalItem] = []
         for doc in candidates:
-            if doc["doc_id"] in taken or doc["doc_id"] in held:
+            if doc["doc_id"] in kept_out:
                 continue
-            state = session.execute(
-                select(FileState).where(
-                    FileState.source_name == doc["source"], FileState.path == doc["path"]
-                )
-            ).scalar_one_or_none()
-            if state is None or state.deleted:
-                continue
-            try:
-                record_class = schedule.get(doc["retention_class"])
-            except KeyError:
-                continue  # classified under an older schedule; re-classification catches up
-            items.append(
-                DisposalItem(
-                    doc_id=doc["doc_id"],
-                    source_name=doc["source"],
-                    path=doc["path"],
-                    unc=doc.get("unc", ""),
-                    size=int(doc.get("size") or 0),
-                    mtime_ns=state.mtime_ns,
-                    file_id=state.file_id,
-                    sha256=doc.get("sha256") or "",
-                    modified=_datetime(doc.get("modified")),
-                    class_id=record_class.id,
-                    class_name=record_class.name,
-                    authority=record_class.authority,
-                    disposal_date=date.fromisoformat(str(doc["disposal_date"])[:10]),
-                )
-            )
+            item = _item(session, schedule, doc, closed.get(doc["doc_id"]), today)
+            if item is not None:
+                items.append(item)
         if not items:
             return None
         batch = DisposalBatch(
             schedule_version=schedule.version[:64],
+            schedule_sha256=schedule.sha256,
             created_by=actor,
             approvals_needed=records.approvals_needed,
             counts={"items": len(items), "bytes": sum(i.size for i in items)},
@@ -151,9 +142,52 @@ def build_batch(records: Records, *, actor: str, today: date, ip: str = "") -> i
         return batch.id
 
 
-def _datetime(value: object) -> datetime | None:
-    if not value:
+def _item(
+    session: Session, schedule: Schedule, doc: dict[str, Any], closed: date | None, today: date
+) -> DisposalItem | None:
+    found = schedule.classify(doc, case_closed=closed)
+    if (
+        found is None
+        or not found.disposable
+        or found.disposal_date is None
+        or found.disposal_date > today
+    ):
+        return None  # the index is behind the schedule or the share; re-classification catches up
+    state = session.execute(
+        select(FileState).where(
+            FileState.source_name == doc["source"], FileState.path == doc["path"]
+        )
+    ).scalar_one_or_none()
+    if state is None or state.deleted or not state.sha256 or state.sha256 != doc.get("sha256"):
         return None
+    embedded = doc.get("modified")
+    return DisposalItem(
+        doc_id=doc["doc_id"],
+        source_name=doc["source"],
+        path=doc["path"],
+        unc=doc.get("unc", ""),
+        size=state.size,
+        mtime_ns=state.mtime_ns,
+        file_id=state.file_id,
+        sha256=state.sha256,
+        modified=_from_ns(state.mtime_ns),
+        embedded_modified=(
+            _datetime(embedded) if embedded and embedded != doc.get("share_modified") else None
+        ),
+        class_id=found.class_id,
+        class_name=found.class_name,
+        authority=found.authority,
+        rule=found.rule,
+        trigger_date=found.trigger_date,
+        disposal_date=found.disposal_date,
+    )
+
+
+def _from_ns(ns: int) -> datetime | None:
+    return datetime.fromtimestamp(ns / 1e9, UTC) if ns > 0 else None
+
+
+def _datetime(value: object) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value))
     except ValueError:
@@ -208,38 +242,6 @@ def exclude(
         return len(items)
 
 
-def _refuse_held(
-    session: Session, batch: DisposalBatch, items: Sequence[DisposalItem], actor: str, stage: str
-) -> list[DisposalItem]:
-    """Exclude and audit every item a hold now covers; returns the rest."""
-    held = holds_by_root(session, [i.doc_id for i in items])
-    kept: list[DisposalItem] = []
-    for item in items:
-        if item.doc_id not in held:
-            kept.append(item)
-            continue
-        why = f"held by hold {', '.join(map(str, held[item.doc_id]))} at {stage}"
-        if stage == "execution":
-            item.outcome, item.outcome_reason, item.done_at = "skipped", why, datetime.now(UTC)
-        else:
-            item.excluded, item.excluded_by, item.exclude_reason = True, "system", why
-        audit.record(
-            session,
-            actor=actor,
-            action="disposal_refused_held",
-            target=f"doc:{item.doc_id}",
-            outcome=audit.Outcome.DENIED,
-            details={
-                "batch": batch.id,
-                "path": item.path,
-                "holds": held[item.doc_id],
-                "stage": stage,
-                "note": "attempt to dispose of held information (FOIA s.77 risk) refused",
-            },
-        )
-    return kept
-
-
 def approve(records: Records, batch_id: int, *, actor: str, ip: str = "") -> str:
     """Record one approval; returns the batch's status afterwards."""
     with transaction(records.sessions) as session:
@@ -256,7 +258,7 @@ def approve(records: Records, batch_id: int, *, actor: str, ip: str = "") -> str
             .scalars()
             .all()
         )
-        _refuse_held(session, batch, items, actor, "approval")
+        refuse(session, batch, items, current_schedule(session), actor=actor, stage="approval")
         batch.approved_by = [*batch.approved_by, actor]
         if len(batch.approved_by) >= batch.approvals_needed:
             batch.status = BatchStatus.APPROVED
@@ -286,34 +288,31 @@ def cancel(records: Records, batch_id: int, *, actor: str, reason: str, ip: str 
         )
 
 
-def _destroy_one(records: Records, batch: DisposalBatch, item_id: int, actor: str) -> str:
-    """Check and destroy one file under the records lock; returns the item's outcome."""
+def _destroy_one(
+    records: Records,
+    batch: DisposalBatch,
+    item_id: int,
+    actor: str,
+    in_force: ScheduleInForce,
+) -> None:
+    """Check and destroy one file under the records lock, recording the item's outcome."""
     with transaction(records.sessions) as session:
         lock_records(session)
         item = session.get_one(DisposalItem, item_id)
-        if not _refuse_held(session, batch, [item], actor, "execution"):
-            return item.outcome
+        schedule = in_force.get(session)
+        if not refuse(session, batch, [item], schedule, actor=actor, stage="execution"):
+            return
         now = datetime.now(UTC)
-        outcome, reason = "destroyed", ""
+        outcome, reason, action = "destroyed", "", "disposal_destroy"
+        approved = Approved(item.size, item.mtime_ns, item.file_id, item.sha256)
         try:
-            share = records.shares(item.source_name)
-            facts = share.stat(item.path)
-            changes = [
-                f"{name} {old} → {new}"
-                for name, old, new in (
-                    ("size", item.size, facts.size),
-                    ("modified", item.mtime_ns, facts.mtime_ns),
-                )
-                if old != new
-            ]
-            if changes:
-                outcome, reason = "skipped", "changed since approval (" + "; ".join(changes) + ")"
-            else:
-                share.remove(item.path)
+            delete_if_as_approved(records.shares(item.source_name), item.path, approved)
+        except NotAsApproved as changed:
+            outcome, reason, action = "skipped", str(changed), "disposal_refused_changed"
         except FileVanished:
             outcome, reason = "skipped", "no longer on the share"
         except (SourceError, SourceUnavailable) as exc:
-            outcome, reason = "failed", str(exc)
+            outcome, reason = "failed", f"the share could not be changed: {exc}"
         if outcome == "destroyed":
             destroy(
                 records.es,
@@ -338,21 +337,27 @@ def _destroy_one(records: Records, batch: DisposalBatch, item_id: int, actor: st
         audit.record(
             session,
             actor=actor,
-            action="disposal_destroy",
+            action=action,
             target=f"doc:{item.doc_id}",
-            outcome=audit.Outcome.OK if outcome == "destroyed" else audit.Outcome.FAILED,
+            outcome={
+                "destroyed": audit.Outcome.OK,
+                "skipped": audit.Outcome.DENIED,
+            }.get(outcome, audit.Outcome.FAILED),
             details={
                 "batch": batch.id,
                 "path": item.path,
                 "class": item.class_id,
                 "outcome": outcome,
                 "reason": reason,
+                "approved_sha256": item.sha256,
+                "approved_file_id": item.file_id,
             },
         )
-        return outcome
 
 
 def execute(records: Records, batch_id: int, *, actor: str, ip: str = "") -> ExecutionReport:
+    """Destroy an approved batch's files one by one (each checked again first), then write its
+    certificate. The counts returned are the certificate's."""
     with records.sessions() as session:
         batch = _batch(session, batch_id, BatchStatus.APPROVED)
         item_ids = list(
@@ -365,10 +370,9 @@ def execute(records: Records, batch_id: int, *, actor: str, ip: str = "") -> Exe
             ).scalars()
         )
         session.expunge(batch)
-    counts = {"destroyed": 0, "skipped": 0, "failed": 0}
+    in_force = ScheduleInForce()
     for item_id in item_ids:
-        outcome = _destroy_one(records, batch, item_id, actor)
-        counts[outcome] = counts.get(outcome, 0) + 1
+        _destroy_one(records, batch, item_id, actor, in_force)
     records.es.indices.refresh(index=records.names.write_alias)
     with transaction(records.sessions) as session:
         row = _batch(session, batch_id)
@@ -381,50 +385,22 @@ def execute(records: Records, batch_id: int, *, actor: str, ip: str = "") -> Exe
             .scalars()
             .all()
         )
-        now = datetime.now(UTC)
-        row.status, row.executed_by, row.executed_at = BatchStatus.EXECUTED, actor, now
-        row.counts = {**row.counts, **counts}
-        info = CertificateInfo(
-            organisation=records.organisation,
-            batch_id=row.id,
-            schedule_version=row.schedule_version,
-            created_at=row.created_at,
-            approved_by=tuple(row.approved_by),
-            approved_at=row.approved_at or now,
-            executed_by=actor,
-            executed_at=now,
+        done = counts(items)
+        row.status, row.executed_by, row.executed_at = (
+            BatchStatus.EXECUTED,
+            actor,
+            datetime.now(UTC),
         )
-        destroyed = [_destroyed(i) for i in items if i.outcome == "destroyed"]
-        skipped = [
-            SkippedItem(i.doc_id, i.unc, i.outcome_reason or i.exclude_reason)
-            for i in items
-            if i.outcome in ("skipped", "failed") or i.excluded
-        ]
-        row.certificate_csv = certificate_csv(info, destroyed, skipped)
-        row.certificate_pdf = certificate_pdf(info, destroyed, skipped)
+        row.counts = {**row.counts, **done}
         audit.record(
             session,
             actor=actor,
             action="disposal_execute",
             target=f"batch:{row.id}",
             ip=ip,
-            details=counts,
+            details=done,
         )
-    return ExecutionReport(batch_id, counts["destroyed"], counts["skipped"], counts["failed"])
-
-
-def _destroyed(item: DisposalItem) -> DestroyedItem:
-    return DestroyedItem(
-        doc_id=item.doc_id,
-        source=item.source_name,
-        unc=item.unc,
-        path=item.path,
-        size=item.size,
-        sha256=item.sha256,
-        modified=item.modified,
-        class_id=item.class_id,
-        class_name=item.class_name,
-        authority=item.authority,
-        destroyed_at=item.done_at or datetime.now(UTC),
-        method=METHOD,
+        write_certificate(session, row, items, records.organisation)
+    return ExecutionReport(
+        batch_id, done["destroyed"], done["skipped"], done["failed"], done["excluded"]
     )

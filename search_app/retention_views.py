@@ -7,8 +7,8 @@ front-office staff get 403: disposal is records management's business, and an FO
 who needs to know whether something was destroyed finds its stub in search.
 
 Every decision is made and audited by `retention.classify` and `retention.disposal`; their
-refusals come back as form errors. Opening a batch and downloading a certificate are audited
-here.
+refusals come back as form errors and are audited here as denied (as the CLI audits its own).
+Opening a batch and downloading a certificate are audited here.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from foi_core.audit import record
+from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import BatchStatus, DisposalBatch, Role
 from retention.classify import current_schedule, report, save_schedule
@@ -69,9 +69,23 @@ def _page_number() -> int:
     return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
 
 
-def _audit(action: str, target: str, **details: Any) -> None:
+def _audit(action: str, target: str, *, outcome: str = Outcome.OK, **details: Any) -> None:
     with transaction(services().sessions) as session:
-        record(session, actor=_actor(), action=action, target=target, ip=_ip(), details=details)
+        record(
+            session,
+            actor=_actor(),
+            action=action,
+            target=target,
+            ip=_ip(),
+            outcome=outcome,
+            details=details,
+        )
+
+
+def _refused(action: str, target: str, refusal: Exception) -> str:
+    """Audit a refused decision (its own work rolled back) and return the message to show."""
+    _audit(action, target, outcome=Outcome.DENIED, reason=str(refusal))
+    return _sentence(str(refusal))
 
 
 @bp.get("")
@@ -109,7 +123,7 @@ def build() -> ResponseReturnValue:
     try:
         batch_id = build_batch(services().records, actor=_actor(), today=date.today(), ip=_ip())
     except DisposalError as refused:
-        return _overview({"build": _sentence(str(refused))}, 400)
+        return _overview({"build": _refused("disposal_batch_create", "batch:new", refused)}, 400)
     except (ApiError, TransportError):
         abort(503)
     if batch_id is None:
@@ -152,6 +166,13 @@ def save() -> ResponseReturnValue:
     try:
         loaded = save_schedule(services().records, text, actor=_actor(), ip=_ip())
     except ScheduleError as refused:
+        _audit(
+            "retention_schedule_load",
+            "schedule:form",
+            outcome=Outcome.DENIED,
+            reason=f"{len(refused.problems)} problems",
+            problems=refused.problems[:50],
+        )
         return _schedule_page(text, refused.problems, 400)
     except (ApiError, TransportError):
         # The schedule is stored and in force; re-classification resumes with the next crawl.
@@ -221,7 +242,8 @@ def exclude_items(batch_id: int) -> ResponseReturnValue:
             services().records, batch_id, doc_ids, actor=_actor(), reason=reason, ip=_ip()
         )
     except DisposalError as refused:
-        return _batch_page(batch_id, {"exclude-reason": _sentence(str(refused))}, values, 400)
+        why = _refused("disposal_exclude", f"batch:{batch_id}", refused)
+        return _batch_page(batch_id, {"exclude-reason": why}, values, 400)
     flash(f"{count} file{'' if count == 1 else 's'} excluded: they will not be destroyed.")
     return redirect(url_for("retention.batch_page", batch_id=batch_id))
 
@@ -232,7 +254,8 @@ def approve_batch(batch_id: int) -> ResponseReturnValue:
     try:
         status = approve(services().records, batch_id, actor=_actor(), ip=_ip())
     except DisposalError as refused:
-        return _batch_page(batch_id, {"approval": _sentence(str(refused))}, {}, 400)
+        why = _refused("disposal_approve", f"batch:{batch_id}", refused)
+        return _batch_page(batch_id, {"approval": why}, {}, 400)
     if status == BatchStatus.APPROVED:
         flash("Approved. The batch can now be executed.")
     else:
@@ -250,7 +273,7 @@ def cancel_batch(batch_id: int) -> ResponseReturnValue:
     try:
         cancel(services().records, batch_id, actor=_actor(), reason=reason, ip=_ip())
     except DisposalError as refused:
-        errors = {"cancel-reason": _sentence(str(refused))}
+        errors = {"cancel-reason": _refused("disposal_cancel", f"batch:{batch_id}", refused)}
         return _batch_page(batch_id, errors, {"cancel_reason": reason}, 400)
     flash("Batch cancelled. Nothing in it was destroyed.")
     return redirect(url_for("retention.batch_page", batch_id=batch_id))
@@ -276,13 +299,14 @@ def execute_batch(batch_id: int) -> ResponseReturnValue:
             try:
                 done = execute(services().records, batch_id, actor=_actor(), ip=_ip())
             except DisposalError as refused:
-                errors = {"confirm": _sentence(str(refused))}
+                errors = {"confirm": _refused("disposal_execute", f"batch:{batch_id}", refused)}
             except (ApiError, TransportError):
                 abort(503)
             else:
                 flash(
                     f"Batch {batch_id} executed: {done.destroyed} destroyed, {done.skipped} "
-                    f"skipped, {done.failed} failed. The destruction certificate is ready."
+                    f"skipped, {done.failed} failed, {done.excluded} excluded before "
+                    "execution. The destruction certificate is ready."
                 )
                 return redirect(url_for("retention.batch_page", batch_id=batch_id))
     page = render_template("batch_execute.html", batch=found, counts=counts, errors=errors)

@@ -13,9 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-# To be "0011" once that revision lands; until then the newest revision present, so the chain
-# keeps one head.
-down_revision = "0013"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ managers once each (`held_source_changes.alerted_at`, claimed before the mail go
 recorded before this revision have never been mailed, so the first run mails them once.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
