@@ -46,4 +46,4 @@ USER foi
 WORKDIR /var/lib/foi
 EXPOSE 5000
 
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "4", "--access-logfile", "-", "search_app:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "4", "--config", "python:search_app.gunicorn_conf", "search_app:create_app()"]

@@ -43,6 +43,7 @@ from cases.service import CaseError
 from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import Case, CaseExport, as_utc
+from foi_core.private_files import private_dir
 from retention.context import Records
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ def run_export(records: Records, settings: ExportSettings, export_id: int) -> Ca
     created = False
     try:
         with progress.beating():
-            directory.mkdir(parents=True, exist_ok=False)
+            private_dir(directory.parent)
+            directory.mkdir(mode=0o700, exist_ok=False)
             created = True
             result = write_case_bundle(records, settings, export, case, rows, progress.track)
     except Exception as exc:  # recorded on the export: a failed bundle must never pass silently

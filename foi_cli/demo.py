@@ -20,6 +20,7 @@ from foi_core.accounts import create_user
 from foi_core.db import transaction
 from foi_core.migrate import upgrade
 from foi_core.models import User
+from foi_core.private_files import PRIVATE_UMASK
 from foi_core.settings import Settings
 from foi_core.sources import add_source, get_source
 from retention.classify import current_schedule, save_schedule
@@ -57,6 +58,8 @@ def demo_command(settings: Settings, serve: bool, port: int) -> None:
         stack.up(report=lambda line: click.echo(f"  {line}"))
     except (MissingPrerequisite, ServiceFailed) as exc:
         raise click.ClickException(str(exc)) from None
+    # The stack is up: from here on everything this process creates is private.
+    os.umask(PRIVATE_UMASK)
     runtime = Runtime(settings)
     upgrade(runtime.engine)
     audit.checkpoint(runtime.sessions)
@@ -120,8 +123,8 @@ def _serve(port: int) -> None:
             f"127.0.0.1:{port}",
             "--workers",
             "2",
-            "--access-logfile",
-            "-",
+            "--config",
+            "python:search_app.gunicorn_conf",
             "search_app:create_app()",
         ],
     )

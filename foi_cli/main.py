@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from foi_cli.admin import audit_group, db_group, groups_group, tokens_group, users_group
@@ -12,6 +15,7 @@ from foi_cli.demo import demo_command, serve_command
 from foi_cli.retention import holds_group, retention_group
 from foi_cli.stack import stack_group
 from foi_cli.worker import beat_command, worker_command
+from foi_core.private_files import PRIVATE_UMASK
 from foi_core.settings import Settings, SettingsError
 
 
@@ -47,4 +51,8 @@ for command in (
 
 
 def main() -> None:
+    # Everything `foi` creates is private to its account (see foi_core.private_files), except
+    # the local stack's folders, which its services' own account must be able to reach.
+    if sys.argv[1:2] not in (["stack"], ["demo"]):
+        os.umask(PRIVATE_UMASK)
     cli(prog_name="foi")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from foi_core.secret_files import read_or_create_secret
+from foi_core.private_files import private_dir, read_or_create_secret
 from foi_core.settings import Settings
 
 MIN_KEY_CHARS = 32
@@ -80,7 +80,7 @@ class AuditSeal:
             "unsealed_through": checkpoint.unsealed_through,
         }
         line = json.dumps({**fields, "mac": self._line_mac(fields)}, sort_keys=True) + "\n"
-        self.anchor_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(self.anchor_path.parent)
         descriptor = os.open(self.anchor_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(descriptor, line.encode())

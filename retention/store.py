@@ -57,7 +57,9 @@ class PreservationStore:
         target = self.path_for(sha256)
         if target.is_file():
             return target.stat().st_size
-        target.parent.mkdir(parents=True, exist_ok=True)
+        # Held originals are for this product's account alone (mkstemp's files are 0600).
+        for level in (self.root, target.parent.parent, target.parent):
+            level.mkdir(mode=0o700, exist_ok=True)
         free = shutil.disk_usage(target.parent).free
         if size_hint and free - size_hint < self.reserve_bytes:
             raise StoreFull(
@@ -80,7 +82,7 @@ class PreservationStore:
                 raise HashMismatch(
                     f"read {size} bytes hashing to {digest.hexdigest()}, not the held {sha256}"
                 )
-            temp.chmod(0o440)
+            temp.chmod(0o400)
             temp.replace(target)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:

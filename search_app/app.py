@@ -26,7 +26,7 @@ from crawler.shares import ShareProvider
 from foi_core.audit_seal import load_audit_seal
 from foi_core.clients import build_elasticsearch
 from foi_core.db import build_engine, session_factory
-from foi_core.secret_files import SecretFileError, read_or_create_secret
+from foi_core.private_files import SecretFileError, read_or_create_secret
 from foi_core.settings import Settings
 from indexer.lifecycle import IndexNames
 from retention.context import Records
