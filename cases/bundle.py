@@ -43,7 +43,7 @@ from cases.bundle_metadata import (
     render,
     tally,
 )
-from cases.bundle_names import archive_name, csv_cell
+from cases.bundle_names import archive_name
 from cases.bundle_read import (
     CHUNK_BYTES,
     Opener,
@@ -55,6 +55,7 @@ from cases.bundle_read import (
     read_indexed,
 )
 from cases.bundle_zip import Parts, entry_bound, part_name
+from foi_core.csv_safe import csv_cell
 
 __all__ = [
     "METADATA_FILES",

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cases.bundle_names import csv_cell
 from cases.bundle_read import Origin, SourceState
 from cases.bundle_zip import Parts, part_name
+from foi_core.csv_safe import csv_cell
 
 if TYPE_CHECKING:
     from cases.bundle import BundleRequest

@@ -40,12 +40,6 @@ def archive_name(folder: str, number: int, filename: str) -> str:
     return f"{folder}/{number:04d} - {safe_filename(filename)}"
 
 
-def csv_cell(value: object) -> str:
-    """`value` as a CSV cell that spreadsheet programs will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
-
-
 def _is_unsafe(char: str) -> bool:
     category = unicodedata.category(char)
     return (

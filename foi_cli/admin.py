@@ -12,6 +12,7 @@ from sqlalchemy import select
 from foi_cli.runtime import Runtime, operator, record_refusal
 from foi_core import audit
 from foi_core.accounts import AccountError, add_to_group, create_group, create_user
+from foi_core.csv_safe import csv_cells
 from foi_core.db import transaction
 from foi_core.migrate import upgrade
 from foi_core.models import AuditEvent
@@ -223,4 +224,4 @@ def audit_export(settings: Settings) -> None:
     writer.writerow(audit.CSV_HEADER)
     with Runtime(settings).sessions() as session:
         for event in session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
-            writer.writerow(audit.csv_row(event))
+            writer.writerow(csv_cells(audit.csv_row(event)))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from foi_core.csv_safe import csv_cell
 from retention.certificate_layout import (
     DEJAVU_DIR,
     STUB_NOTE,
@@ -75,9 +76,6 @@ CSV_COLUMNS = (
     "outcome",
     "skip_reason",
 )
-
-# OWASP's list: a spreadsheet evaluates a cell starting with one of these as a formula.
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -207,7 +205,7 @@ def certificate_csv(
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, restval="", lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows({column: _inert(value) for column, value in row.items()} for row in rows)
+    writer.writerows({column: csv_cell(value) for column, value in row.items()} for row in rows)
     return buffer.getvalue().encode("utf-8-sig", errors="backslashreplace")
 
 
@@ -237,10 +235,6 @@ def certificate_pdf(
 def _require_approval(info: CertificateInfo) -> None:
     if not info.approved_by:
         raise ValueError(f"batch {info.batch_id} has no approver: disposal must be authorised")
-
-
-def _inert(cell: str) -> str:
-    return "'" + cell if cell.startswith(_FORMULA_TRIGGERS) else cell
 
 
 def _moment_or_blank(value: datetime | None) -> str:

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, select
 
 from foi_core.audit import CSV_HEADER, Outcome, csv_row, record, verify_chain
+from foi_core.csv_safe import csv_cells
 from foi_core.db import transaction
 from foi_core.models import AuditEvent, CrawlRun, FileState, Role
 from foi_core.sources import get_source, list_sources
@@ -105,7 +106,7 @@ def audit_export() -> ResponseReturnValue:
             if not batch:
                 break
             for event in batch:
-                writer.writerow(csv_row(event))
+                writer.writerow(csv_cells(csv_row(event)))
             last = batch[-1].id
             yield buffer.getvalue()
             buffer.seek(0)
