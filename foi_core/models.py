@@ -204,6 +204,9 @@ class FileState(Base):
     status: Mapped[str] = mapped_column(String(32), default="")
     last_seen_run: Mapped[int] = mapped_column(Integer, default=0)
     deleted: Mapped[bool] = mapped_column(default=False)
+    # Fingerprint of the ACL fields last indexed (indexer.documents.acl_fingerprint); None
+    # until the file's ACL has been recorded since migration 0015.
+    acl_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
 
 
 class HoldStatus(enum.StrEnum):

@@ -8,6 +8,7 @@ Metadata keys differ across formats; they are normalised here to one vocabulary.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,20 @@ class FileRecord:
     acl_allow: Sequence[str] = ()
     acl_deny: Sequence[str] = ()
     acl_status: str = "ok"
+
+    @property
+    def acl_hash(self) -> str:
+        return acl_fingerprint(self.acl_owner, self.acl_allow, self.acl_deny, self.acl_status)
+
+
+def acl_fingerprint(
+    owner: str | None, allow: Sequence[str], deny: Sequence[str], status: str
+) -> str:
+    """A hash of what a file's ACL means to the index (its `acl_*` fields), kept on its crawl
+    state: equal fingerprints mean its documents need no ACL update. SIDs are sorted, as
+    their order grants nothing."""
+    text = json.dumps([owner, sorted(allow), sorted(deny), status], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _first(meta: Mapping[str, Any], *keys: str) -> str | None:

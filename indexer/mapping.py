@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 SCHEMA_VERSION = 4
+MAX_ANALYZED_OFFSET = 1_000_000
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 _LOWER_KEYWORD = {"type": "keyword", "ignore_above": 1024, "normalizer": "foi_lower"}
@@ -33,7 +34,9 @@ SETTINGS: dict[str, Any] = {
     "analysis": {"normalizer": {"foi_lower": {"type": "custom", "filter": ["lowercase"]}}},
     # Deep paging uses search_after, never from/size past this.
     "max_result_window": 10000,
-    "highlight": {"max_analyzed_offset": 1_000_000},
+    # Highlighting re-analyses a field without offsets only this far; every highlight request
+    # says so too (indexer.queries), so a longer document degrades its highlight, not the search.
+    "highlight": {"max_analyzed_offset": MAX_ANALYZED_OFFSET},
 }
 
 MAPPINGS: dict[str, Any] = {

@@ -4,7 +4,9 @@ Invariants:
 - every file the walk sees ends up either indexed (with an explicit extraction status) or
   recorded as a problem with its reason; one bad file never stops the crawl;
 - unchanged files (same size, mtime and file id as last seen) are neither read nor extracted,
-  and no work is dispatched for them;
+  and no work is dispatched for them; their security descriptors are read (a permission change
+  touches no time a listing shows) and a changed ACL updates only the ACL fields of their
+  documents (`indexer.permissions`);
 - files that vanished since the last crawl are marked deleted in the index, not dropped, unless
   they sit under a folder this crawl could not read (absence of evidence is not deletion).
 
@@ -33,6 +35,7 @@ from crawler.walker import WalkProblem, walk
 from foi_core.db import transaction
 from foi_core.models import CrawlRun, FileState, stored_file_id
 from indexer.bulk import mark_deleted
+from indexer.permissions import PermissionRefresh
 from indexer.processor import FileOutcome, FileProcessor
 
 
@@ -43,6 +46,7 @@ class CrawlCounts:
     new: int = 0
     changed: int = 0
     renamed: int = 0
+    permissions: int = 0  # unchanged files whose ACL changed (only their ACL fields written)
     extracted: int = 0
     reused: int = 0
     failed: int = 0
@@ -228,7 +232,11 @@ class CrawlPipeline:
         known = self._known_states()
         unchanged: list[str] = []
         dispatch = self.dispatch or ThreadDispatch(self.processor, self.workers)
-        with dispatch.open(self.source, run_id) as files:
+        processor = self.processor
+        refresh = PermissionRefresh(
+            processor.share, processor.es, processor.names, self.sessions, self.workers
+        )
+        with dispatch.open(self.source, run_id) as files, refresh.open() as acls:
             for item in walk(self.processor.share, include=self.include, exclude=self.exclude):
                 if isinstance(item, WalkProblem):
                     counts.problems += 1
@@ -238,8 +246,9 @@ class CrawlPipeline:
                     continue
                 counts.seen += 1
                 previous = known.get(item.path)
-                if not full and _unchanged(previous, item):
+                if not full and previous is not None and _unchanged(previous, item):
                     counts.unchanged += 1
+                    acls.check(previous)
                     unchanged.append(item.path)
                     if len(unchanged) >= 500:
                         self._touch(unchanged, run_id)
@@ -249,6 +258,7 @@ class CrawlPipeline:
                     progress(counts)
             for finished in files.drain():
                 _count(finished, counts, progress)
+            counts.permissions = acls.finish()
         self._touch(unchanged, run_id)
 
     def _touch(self, paths: list[str], run_id: int) -> None:

@@ -46,6 +46,7 @@ from indexer.extract import (
 from indexer.keeping import FileMove, NoRecordKeeping, RecordKeeping
 from indexer.lifecycle import IndexNames
 from indexer.moves import remember_moves
+from indexer.permissions import AclFields
 from indexer.reuse import ContentReuse
 
 FAILED_STATUSES = frozenset(
@@ -133,7 +134,7 @@ class FileProcessor:
                     status, written = reused
                     if previous is not None:
                         self._drop_stale_children(written[0], written)
-                    self._save_state(facts, record.sha256, status, run_id)
+                    self._save_state(facts, record, status, run_id)
                     return FileOutcome(facts.path, kind, status, reused=True)
                 if result.spool is None or facts.size == 0:
                     extraction = Extraction(Status.EMPTY, "empty file")
@@ -155,7 +156,7 @@ class FileProcessor:
         finally:
             if result.spool is not None:
                 result.spool.close()
-        self._save_state(facts, record.sha256, extraction.status, run_id)
+        self._save_state(facts, record, extraction.status, run_id)
         return FileOutcome(facts.path, kind, extraction.status, extracted=extracted)
 
     def _read(self, path: str) -> tuple[ReadResult, FileAcl | SourceError | None]:
@@ -201,11 +202,8 @@ class FileProcessor:
                 acl = read_acl(self.share, facts.path)
             except SourceError as exc:
                 acl = exc
-        if isinstance(acl, FileAcl):
-            owner, allow, deny, acl_status = acl.owner, acl.allow_sids, acl.deny_sids, "ok"
-        else:
-            # Recorded, not fatal; the document then matches no front-office SID (safe side).
-            owner, allow, deny, acl_status = None, (), (), f"unreadable: {acl}"[:200]
+        # An unreadable ACL is recorded, not fatal (see indexer.permissions.AclFields).
+        fields = AclFields.of(acl)
         return FileRecord(
             source=self.source,
             share=self.share.location.share,
@@ -217,10 +215,10 @@ class FileProcessor:
             file_id=facts.file_id,
             sha256=sha256,
             mime=mime,
-            acl_owner=owner,
-            acl_allow=allow,
-            acl_deny=deny,
-            acl_status=acl_status,
+            acl_owner=fields.owner,
+            acl_allow=fields.allow,
+            acl_deny=fields.deny,
+            acl_status=fields.status,
         )
 
     def _drop_stale_children(self, root_id: str, written: list[str]) -> None:
@@ -285,10 +283,12 @@ class FileProcessor:
         )
         self.keeping.moved(FileMove(self.source, old.doc_id, new_id, facts.path, old.sha256, ids))
         status: str | None = None
+        acl_hash: str | None = None
         if original is not None:
             # As last indexed: a change found with the move is indexed over it afterwards.
             was = replace(facts, size=old.size, mtime_ns=old.mtime_ns)
             record = self._record(was, old.sha256, original.get("mime_type", ""))
+            acl_hash = record.acl_hash
             copied, _ = self.reuse.copy_extraction(
                 original, record, crawled, duplicate="duplicate_of" in original
             )
@@ -312,6 +312,7 @@ class FileProcessor:
         with transaction(self.sessions) as session:
             state = session.get_one(FileState, old.id)
             state.path, state.doc_id, state.last_seen_run = facts.path, new_id, run_id
+            state.acl_hash = acl_hash
             remember_moves(session, self.source, ids)
             session.flush()
             session.expunge(state)
@@ -350,16 +351,17 @@ class FileProcessor:
         acl: FileAcl | SourceError | None = None,
     ) -> FileOutcome:
         """Index the file's facts without content; what its earlier content held goes."""
-        document = file_document(self._record(facts, "", "", acl), status, reason, None, crawled)
+        record = self._record(facts, "", "", acl)
+        document = file_document(record, status, reason, None, crawled)
         if previous is not None and not previous.deleted and previous.sha256:
             self.keeping.before_replace(previous.doc_id, previous.sha256, "")
         self._write([document])
         if previous is not None:
             self._drop_stale_children(document["doc_id"], [document["doc_id"]])
-        self._save_state(facts, "", status, run_id)
+        self._save_state(facts, record, status, run_id)
         return FileOutcome(facts.path, kind, status)
 
-    def _save_state(self, facts: FileFacts, sha256: str, status: str, run_id: int) -> None:
+    def _save_state(self, facts: FileFacts, record: FileRecord, status: str, run_id: int) -> None:
         with transaction(self.sessions) as session:
             state = session.execute(
                 select(FileState).where(
@@ -371,6 +373,7 @@ class FileProcessor:
                 session.add(state)
             state.size, state.mtime_ns = facts.size, facts.mtime_ns
             state.file_id = stored_file_id(facts.file_id)
-            state.sha256, state.status = sha256, status
+            state.sha256, state.status = record.sha256, status
+            state.acl_hash = record.acl_hash
             state.doc_id = file_doc_id(self.source, facts.path)
             state.last_seen_run, state.deleted = run_id, False

@@ -34,6 +34,7 @@ from indexer.facets import (
 )
 from indexer.folding import copy_groups_body, foldable, read_copy_groups
 from indexer.highlights import highlight_query
+from indexer.mapping import MAX_ANALYZED_OFFSET
 from indexer.multisearch import side_by_side
 from indexer.querydsl import TEXT_FIELDS, compile_query
 from indexer.querylang import parse
@@ -181,6 +182,10 @@ def _refuse_constant(name: str) -> Any:
 
 def _highlight() -> dict[str, Any]:
     return {
+        # Text past the index's limit is not re-analysed for highlighting (a document may hold
+        # 5,000,000 characters): without this, one such match fails the whole search. A match
+        # further in is found, not highlighted.
+        "max_analyzed_offset": MAX_ANALYZED_OFFSET,
         "encoder": "html",
         "pre_tags": ["<mark>"],
         "post_tags": ["</mark>"],

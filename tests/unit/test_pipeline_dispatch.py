@@ -18,7 +18,9 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+import indexer.permissions
 import indexer.pipeline
+from crawler.acl import EVERYONE, GENERIC_READ, Ace, FileAcl
 from crawler.smb import FileFacts, FileInUse, HostUnreachable
 from foi_core.db import transaction
 from foi_core.models import FileState
@@ -29,6 +31,7 @@ from indexer.distributed import CeleryDispatch, DispatchStalled
 from indexer.extract import TikaUnavailable
 from indexer.keeping import NoRecordKeeping
 from indexer.lifecycle import IndexNames
+from indexer.permissions import AclFields
 from indexer.pipeline import CrawlPipeline
 from indexer.processor import FileOutcome
 from indexer.tasks import (
@@ -50,6 +53,8 @@ from indexer.tasks import (
 )
 
 NO_BROKER = Settings(broker_url="redis://127.0.0.1:1/0", redis_url="redis://127.0.0.1:1/0")
+# Every file of the faked share has this ACL, as last indexed (so no ACL update is due).
+FAKE_ACL = FileAcl("S-1-5-21-1-2-3-1000", None, (Ace(EVERYONE, True, GENERIC_READ, False),))
 
 
 def _facts(path: str, size: int = 10) -> FileFacts:
@@ -91,6 +96,7 @@ class FakeProcessor:
                         mtime_ns=facts.mtime_ns,
                         file_id=facts.file_id,
                         last_seen_run=run_id,
+                        acl_hash=AclFields.of(FAKE_ACL).fingerprint,
                     )
                 )
         kind = "new" if previous is None or previous.deleted else "changed"
@@ -304,6 +310,7 @@ def walked(monkeypatch: pytest.MonkeyPatch) -> list[FileFacts]:
     """The files the (faked) walk of the share yields."""
     files = [_facts(f"folder/{n}.txt") for n in range(7)]
     monkeypatch.setattr(indexer.pipeline, "walk", lambda *_a, **_k: iter(files))
+    monkeypatch.setattr(indexer.permissions, "read_acl", lambda *_a: FAKE_ACL)
     return files
 
 

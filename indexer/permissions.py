@@ -1,0 +1,188 @@
+"""Permission changes on files whose content did not change.
+
+A DACL change touches only a file's change time, which Samba reports as its last-write time,
+so a listing shows nothing; a change on a folder that its children inherit changes theirs the
+same way. So every incremental crawl reads each unchanged file's security descriptor (one
+compound round trip: CREATE with READ_CONTROL, QUERY_INFO, CLOSE; never the content), and when
+what it means to the index (owner, allowed and denied SIDs, status) differs from the
+fingerprint kept on the file's crawl state, rewrites only the ACL fields of the file's
+documents: the file, what is embedded in it, and its held versions. Nothing is re-read or
+re-extracted.
+
+Invariants:
+- The fields written are exactly those `FileProcessor` indexes for the same ACL (`AclFields`),
+  so a later full crawl writes the same values.
+- An ACL the server will not give (access denied, a malformed descriptor) is recorded as
+  unreadable, which no front-office SID matches: the safe side. A file that vanished since it
+  was listed, or a connection lost meanwhile, changes nothing (the next crawl looks again).
+- The index is written before the crawl state: a crawl stopped in between writes the same
+  fields again next time.
+- Descriptors are read on a few threads of their own while the walk goes on, with a bounded
+  backlog, so memory stays flat however large the share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.acl import FileAcl, read_acl
+from crawler.smb import (
+    AuthenticationFailed,
+    FileInUse,
+    FileVanished,
+    HostUnreachable,
+    ShareNotFound,
+    SmbShare,
+    SourceError,
+)
+from foi_core.db import transaction
+from foi_core.models import FileState
+from indexer.bulk import write_partial
+from indexer.documents import acl_fingerprint
+from indexer.lifecycle import IndexNames
+from indexer.scopes import scan
+
+# Failures that say nothing about the file's ACL: leave what is indexed as it is.
+_NOT_THE_FILE = (FileVanished, FileInUse, HostUnreachable, AuthenticationFailed, ShareNotFound)
+# Changed files whose documents are updated together.
+FLUSH_FILES = 200
+
+
+@dataclass(frozen=True)
+class AclFields:
+    """A file's ACL as its index documents carry it (`acl_owner`, `acl_allow`, ...)."""
+
+    owner: str | None
+    allow: tuple[str, ...]
+    deny: tuple[str, ...]
+    status: str
+
+    @classmethod
+    def of(cls, acl: FileAcl | SourceError) -> AclFields:
+        if isinstance(acl, FileAcl):
+            return cls(acl.owner, acl.allow_sids, acl.deny_sids, "ok")
+        # Recorded, not fatal; the document then matches no front-office SID (safe side).
+        return cls(None, (), (), f"unreadable: {acl}"[:200])
+
+    @property
+    def fingerprint(self) -> str:
+        return acl_fingerprint(self.owner, self.allow, self.deny, self.status)
+
+    def document_fields(self) -> dict[str, Any]:
+        return {
+            "acl_owner": self.owner,
+            "acl_allow": list(self.allow),
+            "acl_deny": list(self.deny),
+            "acl_status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the crawl state says about an unchanged file."""
+
+    state_id: int
+    doc_id: str
+    path: str
+    acl_hash: str | None
+
+
+@dataclass
+class PermissionRefresh:
+    """Checks the ACLs of one source's unchanged files during a crawl (see the module)."""
+
+    share: SmbShare
+    es: Elasticsearch
+    names: IndexNames
+    sessions: sessionmaker[Session]
+    workers: int = 4
+
+    @contextmanager
+    def open(self) -> Iterator[PermissionRun]:
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="crawl-acl") as pool:
+            yield PermissionRun(self, pool, backlog=self.workers * 16)
+
+    def read(self, path: str) -> AclFields | None:
+        """The file's ACL fields now, or None when this crawl cannot tell."""
+        try:
+            return AclFields.of(read_acl(self.share, path))
+        except _NOT_THE_FILE:
+            return None
+        except SourceError as exc:
+            return AclFields.of(exc)
+
+    def apply(self, changes: list[tuple[_Known, AclFields]]) -> None:
+        """Write the new ACL fields on every document of each file, then its fingerprint."""
+        fields = {known.doc_id: acl.document_fields() for known, acl in changes}
+        roots = list(fields)
+        query = {
+            "bool": {
+                "should": [{"terms": {"root_id": roots}}, {"terms": {"version_of": roots}}],
+                "minimum_should_match": 1,
+            }
+        }
+        updates = []
+        for doc in scan(self.es, self.names.read_alias, query, ["doc_id", "root_id", "version_of"]):
+            root = doc.get("version_of") or doc.get("root_id")
+            if root in fields:
+                updates.append({"doc_id": doc["doc_id"], **fields[root]})
+        if updates:
+            write_partial(self.es, self.names.write_alias, updates)
+        with transaction(self.sessions) as session:
+            session.execute(
+                update(FileState),
+                [{"id": known.state_id, "acl_hash": acl.fingerprint} for known, acl in changes],
+            )
+
+
+@dataclass
+class PermissionRun:
+    """One crawl's ACL checks: `check` each unchanged file, then `finish` once."""
+
+    refresh: PermissionRefresh
+    pool: ThreadPoolExecutor
+    backlog: int
+    changed: int = 0
+    _pending: set[Future[tuple[_Known, AclFields | None]]] = field(default_factory=set)
+    _changes: list[tuple[_Known, AclFields]] = field(default_factory=list)
+
+    def check(self, state: FileState) -> None:
+        """Compare the file's ACL with the one last indexed (in the background)."""
+        known = _Known(state.id, state.doc_id, state.path, state.acl_hash)
+        self._pending.add(self.pool.submit(self._read, known))
+        while len(self._pending) >= self.backlog:
+            self._collect()
+
+    def finish(self) -> int:
+        """Wait for every check and write what changed. Returns how many files changed."""
+        while self._pending:
+            self._collect()
+        self._flush()
+        return self.changed
+
+    def _read(self, known: _Known) -> tuple[_Known, AclFields | None]:
+        return known, self.refresh.read(known.path)
+
+    def _collect(self) -> None:
+        done, self._pending = wait(self._pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            known, acl = future.result()
+            if acl is not None and acl.fingerprint != known.acl_hash:
+                self._changes.append((known, acl))
+        if len(self._changes) >= FLUSH_FILES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._changes:
+            return
+        self.refresh.apply(self._changes)
+        self.changed += len(self._changes)
+        self._changes = []
