@@ -38,6 +38,7 @@ from retention.classify import current_schedule, reclassify, report, save_schedu
 from retention.disposal import DisposalError, approve, build_batch, exclude, execute
 from retention.holds import (
     HoldError,
+    WholeSourceNeedsConfirmation,
     add_scope,
     create_hold,
 )
@@ -107,14 +108,27 @@ def holds_create(settings: Settings, name: str, reason: str, case_ref: str, user
 @holds_group.command("add")
 @click.argument("hold_id", type=int)
 @click.option("--document", "doc_id", default="", help="A document id.")
-@click.option("--folder", default="", help="SOURCE:FOLDER, e.g. hr:Cases/Smith")
+@click.option("--folder", default="", help="SOURCE:FOLDER, e.g. hr:Cases/Smith (hr:/ is all of hr)")
 @click.option("--search", "query", default="", help='Search words, e.g. "riverside wharf".')
+@click.option(
+    "--confirm-whole-source",
+    is_flag=True,
+    help="Needed to hold every file of a source (--folder SOURCE:/).",
+)
 @_AS
 @click.pass_obj
 def holds_add(
-    settings: Settings, hold_id: int, doc_id: str, folder: str, query: str, username: str
+    settings: Settings,
+    hold_id: int,
+    doc_id: str,
+    folder: str,
+    query: str,
+    confirm_whole_source: bool,
+    username: str,
 ) -> None:
-    """Cover a document, a folder or a search (new matches join after every crawl)."""
+    """Cover a document, a folder or a search (new matches join after every crawl). A folder
+    is refused, and the refusal audited, when it is not a folder of the source ("..", another
+    share...) or is the whole source without --confirm-whole-source."""
     if sum(bool(x) for x in (doc_id, folder, query)) != 1:
         raise click.UsageError("give exactly one of --document, --folder, --search")
     runtime = Runtime(settings)
@@ -125,12 +139,21 @@ def holds_add(
         elif folder:
             source, _, path = folder.partition(":")
             joined = add_scope(
-                runtime.records, hold_id, kind="folder", source=source, folder=path, actor=actor
+                runtime.records,
+                hold_id,
+                kind="folder",
+                source=source,
+                folder=path,
+                actor=actor,
+                confirm_whole_source=confirm_whole_source,
             )
         else:
             joined = add_scope(
                 runtime.records, hold_id, kind="query", query=urlencode({"q": query}), actor=actor
             )
+    except WholeSourceNeedsConfirmation as exc:
+        why = f"{exc}: add --confirm-whole-source to go ahead"
+        _refuse(runtime, actor, "hold_add", f"hold:{hold_id}", why)
     except HoldError as exc:
         _refuse(runtime, actor, "hold_add", f"hold:{hold_id}", str(exc))
     report_ = run_pending(runtime.records, actor=actor, include_failed=False)

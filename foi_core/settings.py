@@ -97,8 +97,9 @@ class Settings:
     organisation: str = ""
     # Content-addressed store of held originals; empty means state_dir/preservation.
     preservation_dir: Path | None = None
-    # Approvals a disposal batch needs before it can run: 1, or 2 (two different people).
-    disposal_approvals: int = 1
+    # Approvals a disposal batch needs before it can run: 2 (two records managers, neither the
+    # batch's builder, who may not execute it either), or 1 (one person may do it all: warned).
+    disposal_approvals: int = 2
     # Case reference prefixes per regime ("FOIA=FOI,EIR=EIR,SAR=SAR" gives FOI-2026-0042).
     case_prefixes: str = "FOIA=FOI,EIR=EIR,SAR=SAR"
     # The council's own target, in working days, ahead of the statutory deadline.

@@ -23,7 +23,7 @@ from retention.certificate import (
     certificate_csv,
     certificate_pdf,
 )
-from retention.disposal_checks import CHECKS_STATEMENT
+from retention.disposal_checks import CHECKS_STATEMENT, ONE_PERSON_WARNING
 
 METHOD = "Deleted from the SMB share; content removed from the index; metadata stub kept"
 # Who builds a batch when no person does: the daily job.
@@ -78,6 +78,7 @@ def write_certificate(
         executed_at=now,
         audit_head=str(head_statement(session)),
         checks=CHECKS_STATEMENT,
+        warning=ONE_PERSON_WARNING if batch.approvals_needed < 2 else "",
     )
     destroyed = [_destroyed(item, now) for item in items if item.outcome == "destroyed"]
     others = [

@@ -138,6 +138,9 @@ class CertificateInfo:
     # `foi_core.audit.head_statement` when the certificate was made, as a sentence.
     audit_head: str = ""
     checks: str = ""
+    # Printed prominently on the PDF when the destruction was not decided by two people
+    # (one-person disposal under FOI_DISPOSAL_APPROVALS=1); the CSV's people columns show it.
+    warning: str = ""
 
 
 def certificate_filename(info: CertificateInfo, ext: str) -> str:

@@ -53,6 +53,7 @@ _FACT_SIZE = 9.0
 _FACT_LINE = 4.4
 _ROW_PAD = 0.8
 _GREY = 90
+_WARNING_RED = (170, 0, 0)
 _OUTCOMES = {"excluded": "Excluded", "skipped": "Skipped", "failed": "Failed"}
 
 
@@ -165,6 +166,13 @@ class CertificatePdf(FPDF):
             self.multi_cell(
                 0, 6, self.fit(info.organisation, _SANS + "B"), new_x="LMARGIN", new_y="NEXT"
             )
+        if info.warning:
+            self.set_font(_SANS, "B", 11)
+            self.set_text_color(*_WARNING_RED)
+            self.multi_cell(
+                0, 5.5, self.fit(info.warning), border=1, padding=2, new_x="LMARGIN", new_y="NEXT"
+            )
+            self.set_text_color(0)
         self.ln(3)
         approvers = " and ".join(str(person) for person in info.approved_by)
         facts: list[tuple[str, _Cell]] = [

@@ -12,8 +12,10 @@ Invariants:
   handle that deletes it, the file id, size, last-write time and the SHA-256 of its bytes are
   checked against the item (`retention.verified_delete`); any difference skips the file with
   the reason, audited;
-- approvals come from different people (`Records.approvals_needed`), never the batch's
-  builder alone when two are required;
+- who decides follows `retention.disposal_checks.people_refusal`: by default two different
+  records managers approve, neither of them the builder, and the executor did not build the
+  batch; one person alone only under FOI_DISPOSAL_APPROVALS=1 (`Records.approvals_needed`),
+  and the certificate then says so;
 - what is destroyed leaves a stub in the index (metadata plus when, under which class and
   authority, how) and is listed on a destruction certificate (PDF and CSV) kept with the batch,
   whose counts are the ones `execute` reports.
@@ -40,13 +42,19 @@ from indexer.scopes import disposal_candidates_query, scan
 from retention.batch_certificate import METHOD, counts, write_certificate
 from retention.classify import CLASSIFY_FIELDS, ScheduleInForce, closed_cases, current_schedule
 from retention.context import Records, lock_records
-from retention.disposal_checks import open_requests_by_root, refuse
+from retention.disposal_checks import (
+    approvals_needed,
+    open_requests_by_root,
+    people_refusal,
+    refuse,
+)
 from retention.holds import holds_by_root
 from retention.schedule import Schedule
 from retention.verified_delete import Approved, NotAsApproved, delete_if_as_approved
 
 __all__ = [
     "METHOD",
+    "AnotherPersonNeeded",
     "DisposalError",
     "ExecutionReport",
     "approve",
@@ -62,6 +70,11 @@ _CANDIDATE_FIELDS = [*CLASSIFY_FIELDS, "unc", "size", "sha256"]
 
 class DisposalError(ValueError):
     """The disposal step cannot be done as asked; the message says why, for the user."""
+
+
+class AnotherPersonNeeded(DisposalError):
+    """This person may not take this step of the batch (they built it, already approved it, or
+    are not a records manager): someone else must."""
 
 
 @dataclass(frozen=True)
@@ -247,8 +260,10 @@ def approve(records: Records, batch_id: int, *, actor: str, ip: str = "") -> str
     with transaction(records.sessions) as session:
         lock_records(session)
         batch = _batch(session, batch_id, BatchStatus.PENDING)
-        if actor in batch.approved_by:
-            raise DisposalError("you have already approved this batch; another person must")
+        needed = approvals_needed(batch, records.approvals_needed)
+        if why := people_refusal(session, batch, actor, "approve", needed):
+            raise AnotherPersonNeeded(why)
+        batch.approvals_needed = needed
         items = (
             session.execute(
                 select(DisposalItem).where(
@@ -360,6 +375,9 @@ def execute(records: Records, batch_id: int, *, actor: str, ip: str = "") -> Exe
     certificate. The counts returned are the certificate's."""
     with records.sessions() as session:
         batch = _batch(session, batch_id, BatchStatus.APPROVED)
+        needed = approvals_needed(batch, records.approvals_needed)
+        if why := people_refusal(session, batch, actor, "execute", needed):
+            raise AnotherPersonNeeded(why)
         item_ids = list(
             session.execute(
                 select(DisposalItem.id).where(
@@ -391,6 +409,7 @@ def execute(records: Records, batch_id: int, *, actor: str, ip: str = "") -> Exe
             actor,
             datetime.now(UTC),
         )
+        row.approvals_needed = needed
         row.counts = {**row.counts, **done}
         audit.record(
             session,
@@ -398,7 +417,7 @@ def execute(records: Records, batch_id: int, *, actor: str, ip: str = "") -> Exe
             action="disposal_execute",
             target=f"batch:{row.id}",
             ip=ip,
-            details=done,
+            details={**done, "approvals_needed": needed},
         )
         write_certificate(session, row, items, records.organisation)
     return ExecutionReport(

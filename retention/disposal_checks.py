@@ -10,6 +10,17 @@ Checked when the batch is built, at each approval and again for each file at exe
 
 A refused item is excluded (at approval) or skipped (at execution) with a reason people can
 read, and every refusal is audited with outcome "denied".
+
+Who may decide a destruction (`people_refusal`), under the stricter of the approvals the batch
+was built for and `FOI_DISPOSAL_APPROVALS` now (lowering the setting never lets a batch built
+for two people through with one):
+
+- two (the default): each approval is by a different active records manager, none of them the
+  batch's builder, and the executor is an active records manager who did not build it (one of
+  the approvers may execute). So every destruction rests on at least two people's decisions,
+  and nobody approves or destroys what they proposed themselves;
+- one (only when set explicitly): a single records manager may build, approve and execute; the
+  retention pages and the certificate carry `ONE_PERSON_WARNING`.
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foi_core import audit
-from foi_core.models import Case, CaseDocument, DisposalBatch, DisposalItem
+from foi_core.models import Case, CaseDocument, DisposalBatch, DisposalItem, Role, User
 from retention.holds import holds_by_root
 from retention.schedule import Action, Schedule
 
@@ -36,6 +47,69 @@ CHECKS_STATEMENT = (
     "share) were checked against what was approved. A record that failed any check was not "
     "destroyed and is listed as not destroyed, with the reason."
 )
+
+
+ONE_PERSON_WARNING = (
+    "One-person disposal: FOI_DISPOSAL_APPROVALS=1 lets a single records manager build, approve "
+    "and execute a destruction, with no second person's decision."
+)
+
+
+def approvals_needed(batch: DisposalBatch, setting: int) -> int:
+    """The approvals a batch needs now: the stricter of what it was built for and the setting."""
+    return max(batch.approvals_needed, setting)
+
+
+def one_person(batch: DisposalBatch, setting: int) -> bool:
+    """Whether one person may decide this batch's destruction alone (FOI_DISPOSAL_APPROVALS=1)."""
+    return approvals_needed(batch, setting) < 2
+
+
+def _records_manager(session: Session, username: str) -> bool:
+    return (
+        session.execute(
+            select(User.id).where(
+                User.username == username,
+                User.active.is_(True),
+                User.role == Role.RECORDS_MANAGER,
+            )
+        ).first()
+        is not None
+    )
+
+
+def people_refusal(
+    session: Session, batch: DisposalBatch, actor: str, step: str, needed: int
+) -> str:
+    """Why `actor` may not take this step ("approve" or "execute") of the batch under the rule
+    above, as a sentence addressed to them; "" when they may."""
+    if not _records_manager(session, actor):
+        return (
+            f"{actor} is not an active records manager: only a records manager may {step} a "
+            "disposal"
+        )
+    if step == "approve" and actor in batch.approved_by:
+        return "you have already approved this batch; another person must"
+    if needed < 2:
+        return ""
+    if actor == batch.created_by:
+        others = (
+            "two other records managers must"
+            if step == "approve"
+            else "a records manager who did not build it must"
+        )
+        return (
+            f"you built batch {batch.id}, so you cannot {step} it: {others} "
+            "(FOI_DISPOSAL_APPROVALS=2)"
+        )
+    approvers = {name for name in batch.approved_by if name != batch.created_by}
+    if step == "execute" and len(approvers) < needed:
+        return (
+            f"batch {batch.id} was approved by {', '.join(batch.approved_by) or 'nobody'} only; "
+            "destruction needs the approval of two different people, neither of them its "
+            "builder (FOI_DISPOSAL_APPROVALS=2): cancel it and build it again"
+        )
+    return ""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,11 @@ Invariants:
 - membership only grows while a hold is active: a file that stops matching a query (it was
   edited) stays held, because the hold froze it as it was;
 - every file joining a hold gets a preservation task (copy-on-hold), and every step is
-  audited; release needs a request with a reason and a different person's approval.
+  audited; release needs a request with a reason and a different person's approval;
+- a folder scope names a folder of a registered source (`retention.folders`: "..", paths
+  outside the source, control characters and the like are refused, naming the folder), and
+  covers the whole source only when the caller confirms it (`confirm_whole_source`), which
+  its audit entry records.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crawler.smb import ShareLocation
 from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import HeldDocument, Hold, HoldScope, HoldStatus
+from foi_core.sources import get_source
 from indexer.annotations import set_hold_ids
 from indexer.querylang import QuerySyntaxError
 from indexer.scopes import (
@@ -34,6 +40,7 @@ from indexer.scopes import (
     unreadable_query,
 )
 from retention.context import Records, lock_records
+from retention.folders import FolderRefused, relative_folder
 from retention.preservation import OwedCopy, enqueue_many
 
 MAX_NAME_CHARS = 200
@@ -46,6 +53,31 @@ class HoldError(ValueError):
 
 class ReleaseRefused(HoldError):
     """A release that breaks the two-person rule or the hold's state."""
+
+
+class WholeSourceNeedsConfirmation(HoldError):
+    """A folder scope that covers every file of a source: ask the person, then add it again
+    with `confirm_whole_source=True`. `files` is how many files it covers now."""
+
+    def __init__(self, source: str, files: int) -> None:
+        super().__init__(
+            f"this holds every file on source {source} ({files:,} files now, and every file "
+            "added to it later): confirm that the whole source is to be held"
+        )
+        self.source, self.files = source, files
+
+
+def source_folder(session: Session, source: str, folder: str) -> str:
+    """The folder of a registered source that `folder` names ("" for the whole source), as
+    the index keeps it; HoldError saying what is wrong otherwise (`retention.folders`)."""
+    found = get_source(session, source)
+    if found is None:
+        raise HoldError(f"there is no source called {source[:100]!r}")
+    location = ShareLocation(found.server, found.port, found.share, found.root)
+    try:
+        return relative_folder(found.name, location, folder)
+    except FolderRefused as refused:
+        raise HoldError(str(refused)) from None
 
 
 def clean_text(text: str, what: str, limit: int) -> str:
@@ -191,13 +223,20 @@ def add_scope(
     folder: str = "",
     query: str = "",
     ip: str = "",
+    confirm_whole_source: bool = False,
 ) -> int:
-    """Cover a document, a folder or a search; returns how many files newly joined."""
+    """Cover a document, a folder or a search; returns how many files newly joined.
+
+    A folder that is the whole source raises WholeSourceNeedsConfirmation (adding nothing)
+    unless `confirm_whole_source`."""
     if kind == "item" and not doc_id:
         raise HoldError("choose a document to hold")
-    if kind == "folder" and not source:
-        raise HoldError("a folder hold needs the source the folder is on")
-    if kind == "query":
+    if kind == "folder":
+        if not source:
+            raise HoldError("a folder hold needs the source the folder is on")
+        with records.sessions() as session:
+            folder = source_folder(session, source, folder)
+    elif kind == "query":
         text, selection = parse_search(query)
         if not text.strip() and not selection.filters():
             raise HoldError(
@@ -207,14 +246,15 @@ def add_scope(
             search_query(text, selection)
         except QuerySyntaxError as exc:
             raise HoldError(f"the search cannot be used: {exc.message}") from None
-    elif kind not in ("item", "folder"):
+    elif kind != "item":
         raise HoldError(f"unknown hold scope {kind!r}")
     records.es.indices.refresh(index=records.names.write_alias)
+    whole_source = kind == "folder" and not folder
     scope = HoldScope(
         kind=kind,
         doc_id=doc_id,
         source_name=source,
-        folder=folder.strip("/"),
+        folder=folder,
         query=query,
         description=_describe(kind, doc_id, source, folder, query),
         added_by=actor,
@@ -222,7 +262,10 @@ def add_scope(
     found = _scope_matches(records, scope)
     if kind == "item" and not found:
         raise HoldError(f"document {doc_id} is not in the index, or was destroyed")
-    return len(_add_scope(records, hold_id, scope, found, actor=actor, ip=ip))
+    if whole_source and not confirm_whole_source:
+        raise WholeSourceNeedsConfirmation(source, len(found))
+    noted = {"whole_source": True} if whole_source else {}
+    return len(_add_scope(records, hold_id, scope, found, actor=actor, ip=ip, noted=noted))
 
 
 def _add_scope(
@@ -233,9 +276,10 @@ def _add_scope(
     *,
     actor: str,
     ip: str,
+    noted: Mapping[str, object] | None = None,
 ) -> list[str]:
     """Record the scope and join its files to the hold, under the records lock; returns the
-    files newly held."""
+    files newly held. `noted` goes into the audit entry as well."""
     with transaction(records.sessions) as session:
         lock_records(session)
         hold = active_hold(session, hold_id)
@@ -254,6 +298,7 @@ def _add_scope(
                 "matched": len(files),
                 "joined": len(joined),
                 "documents": joined[:200],
+                **(noted or {}),
             },
         )
     sync_flags(records, joined)
@@ -292,7 +337,7 @@ def _describe(kind: str, doc_id: str, source: str, folder: str, query: str) -> s
     if kind == "item":
         return f"document {doc_id}"
     if kind == "folder":
-        return f"folder {source}:/{folder.strip('/')}"
+        return f"folder {source}:/{folder}" if folder else f"the whole of source {source}"
     return f"search {query}"
 
 

@@ -2,8 +2,11 @@
 pages (search_app.holds and search_app.retention_views), with JSON errors.
 
 Bad input is a 400 with a message saying what to send; a refusal by the service (a hold
-that already exists, a release approved by its requester) is a 400 carrying the service's
-message; a missing hold or batch is a 404; a role that may not do this is a 403.
+that already exists, a release approved by its requester, a disposal approved or executed by
+its builder) is a 400 carrying the service's message, and refused hold scopes and disposal
+steps are audited as denied, as the pages audit them; a missing hold or batch is a 404; a role
+that may not do this is a 403. A hold on a whole source needs `"confirm_whole_source": true`;
+executing a batch needs `"confirm": true`.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from foi_core.audit import record
+from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import DisposalBatch, HoldScope
-from foi_core.sources import list_sources
 from retention.classify import report
+from retention.disposal import DisposalError, approve, build_batch, execute
+from retention.disposal_checks import ONE_PERSON_WARNING, one_person
 from retention.holds import (
     HoldError,
+    WholeSourceNeedsConfirmation,
     add_scope,
     create_hold,
 )
@@ -70,22 +75,46 @@ def _page() -> int:
     return int(raw)
 
 
-def _body(*required: str) -> dict[str, str]:
-    """The JSON object sent, every value a string; 400 naming what is missing or wrong."""
+def _body(*required: str, flags: tuple[str, ...] = ()) -> dict[str, str]:
+    """The JSON object sent, every value a string except the `flags` (true or false, and left
+    out of what is returned: read them with `_flag`); 400 naming what is missing or wrong."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, description="send a JSON object (Content-Type: application/json)")
-    wrong = sorted(k for k, v in body.items() if not isinstance(v, str))
+    not_flags = sorted(k for k in flags if k in body and not isinstance(body[k], bool))
+    if not_flags:
+        abort(400, description=f"these fields must be true or false: {', '.join(not_flags)}")
+    wrong = sorted(k for k, v in body.items() if k not in flags and not isinstance(v, str))
     if wrong:
         abort(400, description=f"these fields must be strings: {', '.join(wrong)}")
     missing = [name for name in required if not str(body.get(name, "")).strip()]
     if missing:
         abort(400, description=f"required: {', '.join(missing)}")
-    return {str(k): str(v) for k, v in body.items()}
+    return {str(k): str(v) for k, v in body.items() if k not in flags}
 
 
-def _refused(error: ValueError) -> ResponseReturnValue:
-    return jsonify(error="Refused", message=str(error)), 400
+def _flag(name: str) -> bool:
+    """A true/false field of the JSON object `_body` has checked (absent is false)."""
+    body = request.get_json(silent=True)
+    return isinstance(body, dict) and body.get(name) is True
+
+
+def _refused(error: ValueError, **extra: Any) -> ResponseReturnValue:
+    return jsonify(error="Refused", message=str(error), **extra), 400
+
+
+def _audit_refusal(action: str, target: str, error: ValueError, **details: Any) -> None:
+    """Audit a refused step (its own work rolled back) as the pages and the CLI do."""
+    with transaction(services().sessions) as session:
+        record(
+            session,
+            actor=signed_in_user().username,
+            action=action,
+            target=target,
+            ip=_ip(),
+            outcome=Outcome.DENIED,
+            details={**details, "reason": str(error), "via": "api"},
+        )
 
 
 def _hold_json(hold: HoldSummary) -> dict[str, Any]:
@@ -200,7 +229,7 @@ def get_hold(hold_id: str) -> ResponseReturnValue:
 @require_role(*hold_pages.VIEWERS)
 def add(hold_id: str) -> ResponseReturnValue:
     number = _number(hold_id, "hold")
-    body = _body("kind")
+    body = _body("kind", flags=("confirm_whole_source",))
     kind = body["kind"]
     if kind not in _KINDS:
         abort(400, description="kind must be item, folder or query")
@@ -214,17 +243,23 @@ def add(hold_id: str) -> ResponseReturnValue:
     if kind == "item" and not hold_pages.DOC_ID.match(scope["doc_id"]):
         abort(400, description="doc_id must be 40 lower-case hexadecimal characters")
     _known_hold(number)
-    if kind == "folder":
-        scope["folder"] = scope["folder"].replace("\\", "/")
-        with services().sessions() as session:
-            if scope["source"] not in {s.name for s in list_sources(session)}:
-                abort(400, description=f"there is no source called {scope['source'][:100]!r}")
     user = signed_in_user()
     try:
         joined = add_scope(
-            services().records, number, kind=kind, actor=user.username, ip=_ip(), **scope
+            services().records,
+            number,
+            kind=kind,
+            actor=user.username,
+            ip=_ip(),
+            confirm_whole_source=_flag("confirm_whole_source"),
+            **scope,
         )
+    except WholeSourceNeedsConfirmation as asked:
+        _audit_refusal("hold_add", f"hold:{number}", asked, kind=kind, **scope)
+        message = f'{asked}: send the scope again with "confirm_whole_source": true'
+        return jsonify(error="Refused", message=message, files=asked.files), 400
     except HoldError as refused:
+        _audit_refusal("hold_add", f"hold:{number}", refused, kind=kind, **scope)
         return _refused(refused)
     except (ApiError, TransportError):
         abort(503, description="the search index cannot be reached just now")
@@ -293,6 +328,7 @@ def retention_report() -> ResponseReturnValue:
 
 
 def _batch_json(found: DisposalBatch) -> dict[str, Any]:
+    alone = one_person(found, services().records.approvals_needed)
     return {
         "id": found.id,
         "status": found.status,
@@ -306,6 +342,8 @@ def _batch_json(found: DisposalBatch) -> dict[str, Any]:
         "executed_at": _iso(found.executed_at),
         "note": found.note or None,
         "counts": dict(found.counts),
+        "one_person": alone,
+        "warning": ONE_PERSON_WARNING if alone else None,
     }
 
 
@@ -343,8 +381,13 @@ def get_batch(batch_id: str) -> ResponseReturnValue:
                         "path": i.path,
                         "unc": i.unc,
                         "class_id": i.class_id,
+                        "class_name": i.class_name,
+                        "rule": i.rule or None,
+                        "trigger_date": _iso(i.trigger_date),
                         "disposal_date": _iso(i.disposal_date),
                         "size": i.size,
+                        "share_modified": _iso(i.modified),
+                        "embedded_modified": _iso(i.embedded_modified),
                         "modified": _iso(i.modified),
                         "state": i.state,
                         "reason": i.reason or None,
@@ -353,4 +396,75 @@ def get_batch(batch_id: str) -> ResponseReturnValue:
                 ],
             },
         }
+    )
+
+
+def _batch_response(batch_id: int, **extra: Any) -> Response:
+    with services().sessions() as session:
+        found = batch(session, batch_id)
+        if found is None:
+            abort(404, description=f"there is no disposal batch {batch_id}")
+        return jsonify({**_batch_json(found), **extra})
+
+
+@bp.post("/retention/batches")
+@require_role(*retention_views.DECIDERS)
+def build() -> ResponseReturnValue:
+    """Build a batch of everything eligible today (then it needs review and approval)."""
+    try:
+        built = build_batch(
+            services().records, actor=signed_in_user().username, today=date.today(), ip=_ip()
+        )
+    except DisposalError as refused:
+        _audit_refusal("disposal_batch_create", "batch:new", refused)
+        return _refused(refused)
+    except (ApiError, TransportError):
+        abort(503, description="the search index cannot be reached just now")
+    if built is None:
+        return jsonify(batch=None, message="nothing is eligible for disposal today"), 200
+    return _batch_response(built), 201
+
+
+def _known_batch(raw: str) -> int:
+    number = _number(raw, "disposal batch")
+    with services().sessions() as session:
+        if batch(session, number) is None:
+            abort(404, description=f"there is no disposal batch {number}")
+    return number
+
+
+@bp.post("/retention/batches/<batch_id>/approve")
+@require_role(*retention_views.DECIDERS)
+def approve_batch(batch_id: str) -> ResponseReturnValue:
+    """One approval, under the rule of who may decide (`retention.disposal_checks`)."""
+    number = _known_batch(batch_id)
+    try:
+        approve(services().records, number, actor=signed_in_user().username, ip=_ip())
+    except DisposalError as refused:
+        _audit_refusal("disposal_approve", f"batch:{number}", refused)
+        return _refused(refused)
+    return _batch_response(number)
+
+
+@bp.post("/retention/batches/<batch_id>/execute")
+@require_role(*retention_views.DECIDERS)
+def execute_batch(batch_id: str) -> ResponseReturnValue:
+    """Destroy an approved batch's files: needs `"confirm": true`, as the page needs its box
+    ticked. Returns the batch with what happened (the certificate's counts)."""
+    number = _known_batch(batch_id)
+    if not _flag("confirm"):
+        abort(400, description='destruction cannot be undone: send {"confirm": true} to go ahead')
+    try:
+        done = execute(services().records, number, actor=signed_in_user().username, ip=_ip())
+    except DisposalError as refused:
+        _audit_refusal("disposal_execute", f"batch:{number}", refused)
+        return _refused(refused)
+    except (ApiError, TransportError):
+        abort(503, description="the search index cannot be reached just now")
+    return _batch_response(
+        number,
+        destroyed=done.destroyed,
+        skipped=done.skipped,
+        failed=done.failed,
+        excluded=done.excluded,
     )

@@ -23,6 +23,9 @@ PREVIEW_CHARS = 500
 
 @dataclass(frozen=True)
 class ItemRow:
+    """One item as reviewed. `modified` is the share's last-write time (what share triggers
+    count from); `embedded_modified` the date inside the file, only when it differs."""
+
     doc_id: str
     source: str
     path: str
@@ -35,6 +38,9 @@ class ItemRow:
     state: str  # proposed | excluded | destroyed | skipped | failed
     reason: str
     by: str
+    rule: str = ""
+    trigger_date: date | None = None
+    embedded_modified: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,9 @@ def _row(item: DisposalItem) -> ItemRow:
         state=state,
         reason=reason,
         by=by,
+        rule=item.rule,
+        trigger_date=item.trigger_date,
+        embedded_modified=item.embedded_modified,
     )
 
 

@@ -5,7 +5,9 @@ only records managers may request, approve or withdraw a release (the service it
 an approval by the person who asked). Front-office staff get 403 everywhere here.
 
 Every decision is made and audited by `retention.holds`; refusals (`HoldError`) come back as
-form errors on the page, never as a server error. Opening a hold page is audited here.
+form errors on the page, never as a server error, and a refused scope is audited here as
+denied. A folder that is the whole source takes a second step: the page asks, and only a
+ticked confirmation box adds it. Opening a hold page is audited here.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from elasticsearch import ApiError, TransportError
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from foi_core.audit import record
+from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import Role
 from foi_core.sources import list_sources
 from indexer import records as index_records
 from retention.holds import (
     HoldError,
+    WholeSourceNeedsConfirmation,
     add_scope,
     create_hold,
 )
@@ -136,6 +139,7 @@ def _detail_page(
     status: int = 200,
     *,
     audit_view: bool = False,
+    whole_source: WholeSourceNeedsConfirmation | None = None,
 ) -> ResponseReturnValue:
     user = signed_in_user()
     with services().sessions() as session:
@@ -167,6 +171,7 @@ def _detail_page(
             values=values,
             may_decide=may_decide,
             may_approve=may_decide and hold.release_requested_by != user.username,
+            whole_source=whole_source,
             **context,
         ),
         status,
@@ -180,7 +185,15 @@ def add(hold_id: int) -> ResponseReturnValue:
     values = {name: _field(name) for name in ("source", "folder", "query", "doc_id")}
     errors, scope = _scope_from_form(kind, values)
     if not errors:
-        refused = _add_scope(hold_id, kind, scope)
+        confirmed = request.form.get("confirm_whole_source") == "yes"
+        try:
+            refused = _add_scope(hold_id, kind, scope, confirm_whole_source=confirmed)
+        except WholeSourceNeedsConfirmation as asked:
+            # The question, or (from the question's own form) a box left unticked.
+            if request.form.get("whole_source") == "yes":
+                why = f"Tick the box to hold every file on source {asked.source}"
+                errors = {"confirm_whole_source": why}
+            return _detail_page(hold_id, errors, values, 400 if errors else 200, whole_source=asked)
         if refused is None:
             return redirect(url_for("holds.detail", hold_id=hold_id, _anchor="members"))
         errors = {_ERROR_FIELD[kind]: refused}
@@ -200,8 +213,8 @@ def _scope_from_form(kind: str, values: dict[str, str]) -> tuple[Errors, dict[st
             return {"source": "Choose the source the folder is on"}, {}
         if not values["folder"]:
             return {"folder": "Enter the folder, for example Cases/Smith (/ for all of it)"}, {}
-        # People paste Windows paths; the index stores folders with forward slashes.
-        return {}, {"source": values["source"], "folder": values["folder"].replace("\\", "/")}
+        # As typed: the service normalises it (Windows and UNC paths too) or says what is wrong.
+        return {}, {"source": values["source"], "folder": values["folder"]}
     if kind == "query":
         params = search_params(values["query"])
         if not params:
@@ -217,14 +230,35 @@ def _scope_from_form(kind: str, values: dict[str, str]) -> tuple[Errors, dict[st
     abort(400)
 
 
-def _add_scope(hold_id: int, kind: str, scope: dict[str, str]) -> str | None:
-    """Add the scope and start copy-on-hold; returns the refusal message, or None."""
+def _add_scope(
+    hold_id: int, kind: str, scope: dict[str, str], *, confirm_whole_source: bool = False
+) -> str | None:
+    """Add the scope and start copy-on-hold; returns the refusal message, or None. Every
+    refusal is audited; WholeSourceNeedsConfirmation is raised on, for the page to ask."""
     user = signed_in_user()
     try:
         joined = add_scope(
-            services().records, hold_id, kind=kind, actor=user.username, ip=_ip(), **scope
+            services().records,
+            hold_id,
+            kind=kind,
+            actor=user.username,
+            ip=_ip(),
+            confirm_whole_source=confirm_whole_source,
+            **scope,
         )
     except HoldError as refused:
+        with transaction(services().sessions) as session:
+            record(
+                session,
+                actor=user.username,
+                action="hold_add",
+                target=f"hold:{hold_id}",
+                ip=_ip(),
+                outcome=Outcome.DENIED,
+                details={"kind": kind, **scope, "reason": str(refused)},
+            )
+        if isinstance(refused, WholeSourceNeedsConfirmation):
+            raise
         return _sentence(str(refused))
     except (ApiError, TransportError):
         return _index_unavailable()

@@ -8,6 +8,9 @@ who needs to know whether something was destroyed finds its stub in search.
 
 Every decision is made and audited by `retention.classify` and `retention.disposal`; their
 refusals come back as form errors and are audited here as denied (as the CLI audits its own).
+Who may approve or execute a batch is `retention.disposal_checks.people_refusal`: the pages
+say in advance when the signed-in person may not, and the service refuses it anyway. Under
+FOI_DISPOSAL_APPROVALS=1 every retention page warns that one person may decide alone.
 Opening a batch and downloading a certificate are audited here.
 """
 
@@ -27,7 +30,14 @@ from foi_core.db import transaction
 from foi_core.models import BatchStatus, DisposalBatch, Role
 from retention.classify import current_schedule, report, save_schedule
 from retention.disposal import DisposalError, approve, build_batch, cancel, exclude, execute
+from retention.disposal_checks import (
+    ONE_PERSON_WARNING,
+    approvals_needed,
+    one_person,
+    people_refusal,
+)
 from retention.schedule import ScheduleError, seed_schedule_text
+from retention.wording import day, moment
 from search_app import formats
 from search_app.auth import require_role, services, signed_in_user
 from search_app.batch_facts import (
@@ -44,6 +54,8 @@ from search_app.batch_facts import (
 bp = Blueprint("retention", __name__, url_prefix="/retention")
 bp.add_app_template_filter(formats.file_size, "file_size")
 bp.add_app_template_filter(formats.when, "when")
+bp.add_app_template_filter(day, "calendar_day")
+bp.add_app_template_filter(moment, "utc_moment")
 
 VIEWERS = (Role.RECORDS_MANAGER, Role.ADMIN)
 DECIDERS = (Role.RECORDS_MANAGER,)
@@ -112,9 +124,20 @@ def _overview(errors: Errors, status: int = 200) -> ResponseReturnValue:
             batches=listed,
             errors=errors,
             may_decide=signed_in_user().role in DECIDERS,
+            one_person_warning=_one_person_setting(),
         ),
         status,
     )
+
+
+def _one_person_setting() -> str:
+    """The warning every retention page shows while FOI_DISPOSAL_APPROVALS=1 ("" otherwise)."""
+    return ONE_PERSON_WARNING if services().records.approvals_needed < 2 else ""
+
+
+def _one_person_batch(found: DisposalBatch) -> str:
+    """The warning a batch's pages show when one person may decide its destruction alone."""
+    return ONE_PERSON_WARNING if one_person(found, services().records.approvals_needed) else ""
 
 
 @bp.post("/batches")
@@ -199,6 +222,7 @@ def _batch_page(
     *,
     audit_view: bool = False,
 ) -> ResponseReturnValue:
+    user = signed_in_user()
     with services().sessions() as session:
         found = batch(session, batch_id)
         if found is None:
@@ -210,9 +234,14 @@ def _batch_page(
             if found.status == BatchStatus.PENDING
             else []
         )
+        step = {"pending": "approve", "approved": "execute"}.get(found.status, "")
+        not_you = (
+            people_refusal(session, found, user.username, step, _needed(found))
+            if step and user.role in DECIDERS
+            else ""
+        )
     if audit_view:
         _audit("disposal_batch_view", f"batch:{batch_id}", page=items.page)
-    user = signed_in_user()
     return (
         render_template(
             "batch.html",
@@ -223,10 +252,16 @@ def _batch_page(
             errors=errors,
             values=values,
             may_decide=user.role in DECIDERS,
-            has_approved=user.username in found.approved_by,
+            not_you=_sentence(not_you),
+            needed=_needed(found),
+            one_person_warning=_one_person_batch(found),
         ),
         status,
     )
+
+
+def _needed(found: DisposalBatch) -> int:
+    return approvals_needed(found, services().records.approvals_needed)
 
 
 @bp.post("/batches/<int(max=2147483647):batch_id>/exclude")
@@ -309,7 +344,13 @@ def execute_batch(batch_id: int) -> ResponseReturnValue:
                     "execution. The destruction certificate is ready."
                 )
                 return redirect(url_for("retention.batch_page", batch_id=batch_id))
-    page = render_template("batch_execute.html", batch=found, counts=counts, errors=errors)
+    page = render_template(
+        "batch_execute.html",
+        batch=found,
+        counts=counts,
+        errors=errors,
+        one_person_warning=_one_person_batch(found),
+    )
     return page, 400 if errors else 200
 
 

@@ -13,6 +13,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,9 @@ def bed(
     stack: LocalStack, settings: Settings, tmp_path: Path, index_prefix: str
 ) -> Iterator[RecordsBed]:
     workspace = ShareWorkspace(stack.samba, "bundle")
-    bed = RecordsBed.build(stack, workspace, settings, tmp_path, index_prefix)
+    # One approval, explicitly (rita builds and executes, rob approves).
+    one_person = replace(settings, disposal_approvals=1)
+    bed = RecordsBed.build(stack, workspace, one_person, tmp_path, index_prefix)
     for path, data in FILES.items():
         bed.write(path, data)
     for path, data in OLD_INVOICES.items():

@@ -10,6 +10,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -59,7 +60,10 @@ def bed(
     stack: LocalStack, settings: Settings, tmp_path: Path, index_prefix: str
 ) -> Iterator[RecordsBed]:
     workspace = ShareWorkspace(stack.samba, "integrity")
-    yield RecordsBed.build(stack, workspace, settings, tmp_path, index_prefix)
+    # One approval, explicitly (rita builds, rob approves and executes); who may decide is
+    # tested in test_disposal_people.py.
+    one_person = replace(settings, disposal_approvals=1)
+    yield RecordsBed.build(stack, workspace, one_person, tmp_path, index_prefix)
     workspace.cleanup()
 
 

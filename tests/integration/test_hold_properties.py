@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -78,8 +79,10 @@ class Scenario:
     def __init__(self, stack: LocalStack, settings: Settings, tmp: pytest.TempPathFactory) -> None:
         self.workspace = ShareWorkspace(stack.samba, "prop")
         self.prefix = f"test-{uuid.uuid4().hex[:10]}"
+        # One approval, explicitly: each "approve" step approves every pending batch.
+        one_person = replace(settings, disposal_approvals=1)
         self.bed = RecordsBed.build(
-            stack, self.workspace, settings, tmp.mktemp("prop"), self.prefix
+            stack, self.workspace, one_person, tmp.mktemp("prop"), self.prefix
         )
         for path in FILES:
             self.bed.write(path, f"{path} version 0\n".encode(), modified=OLD)

@@ -73,6 +73,8 @@ def bed(
 def app(bed: RecordsBed) -> Flask:
     with transaction(bed.runtime.sessions) as session:
         create_user(session, "ada", "admin", PASSWORD, [])
+        # A third records manager: with two approvals, the builder approves nothing.
+        create_user(session, "reg", "records_manager", PASSWORD, [])
     # Two approvals, so the same person approving twice meets the service's refusal.
     return create_app(replace(bed.settings, disposal_approvals=2))
 
@@ -210,6 +212,7 @@ def test_hold_is_built_preserved_and_released_by_two_people(app: Flask, bed: Rec
 
 def test_schedule_report_and_disposal_with_certificate(app: Flask, bed: RecordsBed) -> None:
     rita, rob, ada = Officer(app, "rita"), Officer(app, "rob"), Officer(app, "ada")
+    reg = Officer(app, "reg")
     early = rita.post("/retention/batches")
     assert early.status_code == 400 and "No retention schedule is loaded" in _text(early)
 
@@ -243,11 +246,13 @@ def test_schedule_report_and_disposal_with_certificate(app: Flask, bed: RecordsB
     assert rita.post(f"{batch_url}/exclude", doc_id=keep, reason="FOI pending").status_code == 302
     assert "FOI pending" in _text(rita.get(batch_url))
 
-    assert rita.post(f"{batch_url}/approve").status_code == 302
-    again = rita.post(f"{batch_url}/approve")
-    assert again.status_code == 400 and "already approved" in _text(again)
-    assert rita.get(f"{batch_url}/execute").status_code == 302  # not approved yet
+    own = rita.post(f"{batch_url}/approve")
+    assert own.status_code == 400 and "You built batch" in _text(own)
     assert rob.post(f"{batch_url}/approve").status_code == 302
+    again = rob.post(f"{batch_url}/approve")
+    assert again.status_code == 400 and "already approved" in _text(again)
+    assert rob.get(f"{batch_url}/execute").status_code == 302  # not approved yet
+    assert reg.post(f"{batch_url}/approve").status_code == 302
 
     confirm = rob.get(f"{batch_url}/execute")
     assert confirm.status_code == 200 and "I confirm the destruction" in _text(confirm)
