@@ -14,7 +14,7 @@ from foi_core import audit
 from foi_core.accounts import AccountError, add_to_group, create_group, create_user
 from foi_core.csv_safe import csv_cells
 from foi_core.db import transaction
-from foi_core.migrate import upgrade
+from foi_core.migrate import FIRST_SEALED_REVISION, current_revision, upgrade
 from foi_core.models import AuditEvent
 from foi_core.settings import Settings
 from foi_core.tokens import create_token
@@ -28,12 +28,20 @@ def db_group() -> None:
 @db_group.command("upgrade")
 @click.pass_obj
 def db_upgrade(settings: Settings) -> None:
-    """Apply every pending migration, then anchor the audit log's head outside the database
-    (on a new database this first checkpoint is what makes every later entry need a seal)."""
+    """Apply every pending migration, then anchor the audit log's head outside the database.
+
+    Upgrading a database from before sealing anchors its existing (unsealed) entries: from
+    that checkpoint on, every entry must be sealed."""
     runtime = Runtime(settings)
+    before = current_revision(runtime.engine)
     upgrade(runtime.engine)
-    audit.checkpoint(runtime.sessions)
-    click.echo("database is up to date")
+    adopting = before is not None and before < FIRST_SEALED_REVISION
+    try:
+        anchor = audit.checkpoint(runtime.sessions, initial=adopting)
+    except audit.AnchorMissing as exc:
+        click.echo(f"database is up to date, but the audit log is not anchored: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"database is up to date; audit log anchored at entry {anchor.entry_id}")
 
 
 @click.group("users")
@@ -193,8 +201,9 @@ def audit_verify(settings: Settings) -> None:
     if result.ok:
         anchor = audit.checkpoint(runtime.sessions)
         click.echo(
-            f"audit chain intact: {result.checked} entries verified, every seal valid, "
-            f"{result.checkpoints} checkpoints matched; head anchored at entry {anchor.entry_id}"
+            f"audit chain intact: {result.checked} entries verified ({result.sealed} seals "
+            f"valid), {result.checkpoints} checkpoints matched; head anchored at entry "
+            f"{anchor.entry_id}"
         )
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
@@ -208,11 +217,29 @@ def audit_verify(settings: Settings) -> None:
 
 
 @audit_group.command("checkpoint")
+@click.option("--initial", is_flag=True, help="Anchor a log that has no checkpoint yet.")
 @click.pass_obj
-def audit_checkpoint(settings: Settings) -> None:
+def audit_checkpoint(settings: Settings, initial: bool) -> None:
     """Anchor the audit log's committed head in FOI_AUDIT_ANCHOR_FILE (run it from cron on an
-    in-process deployment; `foi beat` does it hourly)."""
-    anchor = audit.checkpoint(Runtime(settings).sessions)
+    in-process deployment; `foi beat` does it hourly). --initial anchors a log that has entries
+    but no checkpoint yet (a database from before sealing, or a new anchor file location):
+    check first why there is none, since it vouches for everything already in the log."""
+    runtime = Runtime(settings)
+    try:
+        anchor = audit.checkpoint(runtime.sessions, initial=initial)
+    except audit.AnchorMissing as exc:
+        record_refusal(
+            runtime, actor=operator(), action="audit.checkpoint", target="", reason=str(exc)
+        )
+        raise click.ClickException(str(exc)) from None
+    if initial:
+        with transaction(runtime.sessions) as session:
+            audit.record(
+                session,
+                actor=operator(),
+                action="audit.checkpoint_initial",
+                details={"entry": anchor.entry_id, "unsealed_through": anchor.unsealed_through},
+            )
     click.echo(f"checkpoint: entry {anchor.entry_id}, chain hash {anchor.entry_hash}")
 
 

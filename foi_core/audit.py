@@ -102,9 +102,23 @@ def record(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one_or_none()
     if head is None:
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS_HASH)
+        # Only a deleted row gets here (the migration creates it): continue from the last
+        # entry, never from the genesis, which would fork the chain for good.
+        last = session.execute(
+            select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        head = AuditHead(
+            id=1,
+            last_id=last.id if last else 0,
+            last_hash=last.hash if last else GENESIS_HASH,
+        )
         session.add(head)
         session.flush()
+    if head.last_id == 0 and not seal.has_checkpoints():
+        # A new log is anchored before its first entry: from then on every entry must be
+        # sealed, and a log with entries but no anchor is never accepted as new. The genesis
+        # is always valid, so anchoring it inside this transaction is safe.
+        seal.append(Checkpoint(0, GENESIS_HASH, datetime.now(UTC), 0))
     # JSON round trip so the hashed form is exactly what the database will hand back.
     clean_details: dict[str, Any] = json.loads(json.dumps(dict(details or {}), default=str))
     # Microsecond precision survives every backend, so the stored time re-hashes identically.
@@ -171,6 +185,8 @@ class ChainVerification:
     checkpoints: int = 0
     # Things that weaken what an intact result proves, without being evidence of tampering.
     warnings: tuple[str, ...] = ()
+    # Entries whose seal was checked (the rest predate sealing).
+    sealed: int = 0
 
 
 class AuditSealMissing(RuntimeError):
@@ -214,6 +230,7 @@ def verify_chain(session: Session) -> ChainVerification:
     except AnchorFileError as exc:
         return _broken(0, None, f"{exc}: the anchor file was altered")
     unsealed_through = checkpoints[0].unsealed_through if checkpoints else 0
+    head = session.get(AuditHead, 1)
     anchored: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
         if checkpoint.entry_id == 0:
@@ -226,8 +243,16 @@ def verify_chain(session: Session) -> ChainVerification:
     checked = 0
     last_id = 0
     unsealed = 0
-    seen_sealed = False
     for event in _events(session):
+        if not checkpoints:
+            return _broken(
+                0,
+                event.id,
+                "no checkpoint anchors this log: the anchor file is missing, empty or was "
+                "replaced (a database from before sealing needs `foi audit checkpoint --initial`)",
+            )
+        if head is None:
+            return _broken(0, None, "the chain's head row was deleted")
         if event.prev_hash != expected_prev:
             return _broken(
                 checked, event.id, "previous-hash link broken (entry removed or reordered)"
@@ -235,9 +260,9 @@ def verify_chain(session: Session) -> ChainVerification:
         if entry_hash(event) != event.hash:
             return _broken(checked, event.id, "entry content was altered")
         if not event.seal:
-            # Without a checkpoint only a leading run of unsealed entries (a database from
-            # before sealing) is accepted; the first checkpoint fixes how long that run is.
-            if event.id > unsealed_through and (checkpoints or seen_sealed):
+            # Only entries from before sealing may lack a seal: the first checkpoint, written
+            # when sealing began, says how many there were.
+            if event.id > unsealed_through:
                 return _broken(
                     checked, event.id, "entry is not sealed: written or rewritten without the key"
                 )
@@ -246,8 +271,6 @@ def verify_chain(session: Session) -> ChainVerification:
             return _broken(
                 checked, event.id, "entry seal does not match: rewritten without the audit key"
             )
-        else:
-            seen_sealed = True
         for checkpoint in anchored.pop(event.id, []):
             if checkpoint.entry_hash != event.hash:
                 return _broken(
@@ -267,7 +290,6 @@ def verify_chain(session: Session) -> ChainVerification:
             f"the checkpoint of {_readable(anchored[missing][0].at)} names entry {missing}, "
             "which is no longer in the log (entries removed)",
         )
-    head = session.get(AuditHead, 1)
     if head is not None and (head.last_hash != expected_prev or head.last_id != last_id):
         return _broken(
             checked, head.last_id, "chain head does not match the last entry (entries truncated)"
@@ -278,22 +300,41 @@ def verify_chain(session: Session) -> ChainVerification:
             f"{unsealed} entries predate sealing: they are vouched for by the chain up to the "
             "first checkpoint only"
         )
-    if not checkpoints and checked:
-        warnings.append("no checkpoint has been anchored yet (foi audit checkpoint)")
-    return ChainVerification(True, checked, checkpoints=len(checkpoints), warnings=tuple(warnings))
+    return ChainVerification(
+        True,
+        checked,
+        checkpoints=len(checkpoints),
+        warnings=tuple(warnings),
+        sealed=checked - unsealed,
+    )
 
 
-def checkpoint(sessions: sessionmaker[Session]) -> Checkpoint:
+class AnchorMissing(RuntimeError):
+    """The log has entries but the anchor file holds no checkpoint: it was deleted, emptied or
+    replaced, or this database predates sealing. Only an operator may anchor such a log afresh
+    (`foi audit checkpoint --initial`), after checking why."""
+
+
+def checkpoint(sessions: sessionmaker[Session], *, initial: bool = False) -> Checkpoint:
     """Anchor the committed head in the anchor file, outside the database.
 
     Reads in a session of its own, so an entry that might still roll back is never anchored.
-    The first checkpoint ever written also records how many entries predate sealing."""
+    A log with entries and no checkpoint is anchored only with `initial` (an operator's
+    decision, never an automatic one: otherwise deleting the anchor file and stripping seals
+    would be locked in by the next scheduled checkpoint). That first checkpoint records how
+    many entries predate sealing."""
     with sessions() as session:
         seal = session_seal(session)
         head = head_statement(session)
         first = next(iter(seal.checkpoints()), None)
         if first is not None:
             unsealed_through = first.unsealed_through
+        elif head.entry_id and not initial:
+            raise AnchorMissing(
+                f"the audit log has {head.entry_id} entries and no checkpoint in "
+                f"{seal.anchor_path}: find out why before anchoring it with "
+                "`foi audit checkpoint --initial`"
+            )
         else:
             unsealed_through = (
                 session.execute(

@@ -88,6 +88,9 @@ class AuditSeal:
         finally:
             os.close(descriptor)
 
+    def has_checkpoints(self) -> bool:
+        return self.anchor_path.exists() and self.anchor_path.stat().st_size > 0
+
     def checkpoints(self) -> Iterator[Checkpoint]:
         """Every line in order; raises AnchorFileError on the first line that is not genuine."""
         if not self.anchor_path.exists():

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
 _SCRIPTS = Path(__file__).with_name("migrations")
@@ -15,6 +16,16 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
     return config
+
+
+# The revision that added audit seals: a database upgraded from before it has unsealed entries.
+FIRST_SEALED_REVISION = "0010"
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's revision now (None for an empty database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -57,6 +57,7 @@ from foi_core.models import (
     DisposalItem,
     HeldDocument,
     Hold,
+    PreservationStatus,
     PreservationTask,
 )
 from foi_core.settings import Settings
@@ -345,9 +346,12 @@ class RecordsMachine(RuleBasedStateMachine):
         store = self.bed.records.store
         with self.bed.runtime.sessions() as session:
             done = session.execute(
-                select(PreservationTask.sha256).where(PreservationTask.status == "done")
+                select(PreservationTask.sha256).where(
+                    PreservationTask.status == PreservationStatus.PRESERVED
+                )
             ).scalars()
             for sha in done:
+                self._met("preserved originals checked")
                 assert store.has(sha), f"preserved original {sha} is gone from the store"
             all_ids = [i for t in self.files for i in t.ids]
             held = holds_by_root(session, all_ids)
@@ -356,6 +360,23 @@ class RecordsMachine(RuleBasedStateMachine):
                 assert self.workspace.disk(tracked.path).exists(), (
                     f"held file {tracked.path} was deleted from the share"
                 )
+
+    @invariant()
+    def nothing_vanishes_uncertified(self) -> None:
+        """A file leaves the share only when the test deletes it or a batch certifies its
+        destruction (an item recorded `destroyed`), never silently."""
+        if not hasattr(self, "bed"):
+            return
+        with self.bed.runtime.sessions() as session:
+            certified = set(
+                session.execute(
+                    select(DisposalItem.path).where(DisposalItem.outcome == "destroyed")
+                ).scalars()
+            )
+        for tracked in self.files:
+            if tracked.on_share and not self.workspace.disk(tracked.path).exists():
+                assert tracked.path in certified, f"{tracked.path} vanished uncertified"
+                tracked.on_share = False
 
     @invariant()
     def nothing_held_or_unsigned_destroyed(self) -> None:
@@ -408,6 +429,7 @@ def test_records_guarantees_hold_over_any_sequence(
     met = RecordsMachine.met
     print(f"records state machine met: {met}")
     wanted = (
+        "preserved originals checked",
         "destroyed",
         "held",
         "moved",

@@ -115,7 +115,7 @@ def test_rehashed_history_with_seals_stripped_is_detected(
     assert not result.ok and result.first_bad_id == 1 and "not sealed" in result.reason
 
 
-def test_seals_stripped_from_a_later_entry_are_detected_without_checkpoints(
+def test_seals_stripped_from_a_later_entry_are_detected(
     sqlite_sessions: sessionmaker[Session],
 ) -> None:
     _fill(sqlite_sessions)
@@ -175,7 +175,9 @@ def test_checkpoints_are_private_and_counted(sqlite_sessions: sessionmaker[Sessi
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     with sqlite_sessions() as session:
         result = audit.verify_chain(session)
-    assert result.ok and result.checked == 5 and result.checkpoints == 2 and not result.warnings
+    # The genesis (anchored before the first entry) and the two asked for.
+    assert result.ok and result.checked == 5 and result.checkpoints == 3 and not result.warnings
+    assert result.sealed == 5
 
 
 def test_entries_from_before_sealing_are_vouched_for_by_the_first_checkpoint(
@@ -183,10 +185,16 @@ def test_entries_from_before_sealing_are_vouched_for_by_the_first_checkpoint(
 ) -> None:
     _fill(sqlite_sessions, 3)
     with transaction(sqlite_sessions) as session:
-        # A database from before sealing: its entries carry no seal.
+        # A database from before sealing: its entries carry no seal, and nothing anchors it.
         session.execute(text("DROP TRIGGER audit_events_no_update"))
         session.execute(text("UPDATE audit_events SET seal = NULL"))
-    first = audit.checkpoint(sqlite_sessions)
+    audit.session_seal(sqlite_sessions()).anchor_path.unlink()
+    with sqlite_sessions() as session:
+        assert "checkpoint --initial" in audit.verify_chain(session).reason
+    # Only an operator's explicit decision anchors it (as `foi db upgrade` does from 0009).
+    with pytest.raises(audit.AnchorMissing):
+        audit.checkpoint(sqlite_sessions)
+    first = audit.checkpoint(sqlite_sessions, initial=True)
     assert first.unsealed_through == 3
     _fill(sqlite_sessions, 2)
     with sqlite_sessions() as session:
@@ -211,3 +219,32 @@ def test_a_new_database_checkpointed_before_any_entry_verifies(
     with sqlite_sessions() as session:
         result = audit.verify_chain(session)
     assert result.ok and result.checked == 2 and result.checkpoints == 1
+
+
+def test_a_deleted_anchor_file_with_stripped_seals_is_detected(
+    sqlite_sessions: sessionmaker[Session],
+) -> None:
+    _fill(sqlite_sessions)
+    _rechain(sqlite_sessions, 3, strip_seals=True)
+    audit.session_seal(sqlite_sessions()).anchor_path.unlink()
+    with sqlite_sessions() as session:
+        result = audit.verify_chain(session)
+    assert not result.ok and "no checkpoint anchors this log" in result.reason
+    # And no automatic checkpoint (crawl, beat, verify) locks the rewrite in.
+    with pytest.raises(audit.AnchorMissing):
+        audit.checkpoint(sqlite_sessions)
+
+
+def test_a_deleted_head_row_is_reported_and_never_forks_the_chain(
+    sqlite_sessions: sessionmaker[Session],
+) -> None:
+    _fill(sqlite_sessions, 3)
+    with transaction(sqlite_sessions) as session:
+        session.execute(text("DELETE FROM audit_head"))
+    with sqlite_sessions() as session:
+        result = audit.verify_chain(session)
+    assert not result.ok and "head row was deleted" in result.reason
+    _fill(sqlite_sessions, 2)
+    with sqlite_sessions() as session:
+        result = audit.verify_chain(session)
+    assert result.ok and result.checked == 5
