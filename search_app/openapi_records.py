@@ -18,7 +18,7 @@ _HOLD_ID = {
 _BATCH_ID = {**_HOLD_ID, "name": "batch_id"}
 _PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}
 _NAMES = {
-    400: "Bad input, or refused by the service (the message says why)",
+    400: "Bad input, or refused by the service (the message says why; refusals are audited)",
     401: "Missing or invalid token",
     403: "The caller's role may not do this",
     404: "No such hold or batch",
@@ -82,7 +82,18 @@ RECORDS_PATHS: dict[str, Any] = {
                     "kind": {"type": "string", "enum": ["item", "folder", "query"]},
                     "doc_id": {**_TEXT, "description": "item: the document's id"},
                     "source": {**_TEXT, "description": "folder: the source's name"},
-                    "folder": {**_TEXT, "description": "folder: path below the source root"},
+                    "folder": {
+                        **_TEXT,
+                        "description": "folder: the folder below the source's root "
+                        "(Cases/Smith), or its UNC path on the source; '/' is the whole source. "
+                        "'..', other shares, drive paths and control characters are refused",
+                    },
+                    "confirm_whole_source": {
+                        "type": "boolean",
+                        "description": "folder: true to hold every file of the source (needed "
+                        "when the folder is the whole source; without it the answer is a 400 "
+                        "with the number of files in `files`)",
+                    },
                     "query": {
                         **_TEXT,
                         "description": "query: the search page's query string "
@@ -148,6 +159,62 @@ RECORDS_PATHS: dict[str, Any] = {
                 ),
                 **_errors(401, 403),
             },
+        },
+        "post": {
+            "summary": "Build a batch of everything eligible today (records managers; audited)",
+            "operationId": "buildDisposalBatch",
+            "responses": {
+                "201": _json(_BATCH, "The new batch, to review and approve"),
+                "200": _json(
+                    {"type": "object", "properties": {"batch": {"type": "null"}, "message": _TEXT}},
+                    "Nothing is eligible today",
+                ),
+                **_errors(400, 401, 403, 503),
+            },
+        },
+    },
+    "/retention/batches/{batch_id}/approve": {
+        "post": {
+            "summary": "Approve a batch: a records manager who did not build it and has not "
+            "approved it (FOI_DISPOSAL_APPROVALS=2 needs two); refusals audited",
+            "operationId": "approveDisposalBatch",
+            "parameters": [_BATCH_ID],
+            "responses": {"200": _json(_BATCH, "The batch"), **_errors(400, 401, 403, 404)},
+        }
+    },
+    "/retention/batches/{batch_id}/execute": {
+        "post": {
+            "summary": "Destroy an approved batch's files (each checked again first) and write "
+            "the certificate: a records manager who did not build it; refusals audited",
+            "operationId": "executeDisposalBatch",
+            "parameters": [_BATCH_ID],
+            "requestBody": _body(
+                {
+                    "confirm": {
+                        "type": "boolean",
+                        "description": "must be true: destruction cannot be undone",
+                    }
+                },
+                ["confirm"],
+            ),
+            "responses": {
+                "200": _json(
+                    {
+                        "allOf": [
+                            _BATCH,
+                            {
+                                "type": "object",
+                                "properties": {
+                                    name: {"type": "integer"}
+                                    for name in ("destroyed", "skipped", "failed", "excluded")
+                                },
+                            },
+                        ]
+                    },
+                    "The executed batch with the certificate's counts",
+                ),
+                **_errors(400, 401, 403, 404, 503),
+            },
         }
     },
     "/retention/batches/{batch_id}": {
@@ -167,7 +234,20 @@ RECORDS_PATHS: dict[str, Any] = {
                                         "type": "object",
                                         "additionalProperties": {"type": "integer"},
                                     },
-                                    "items": {"type": "object"},
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "page": {"type": "integer"},
+                                            "pages": {"type": "integer"},
+                                            "total": {"type": "integer"},
+                                            "items": {
+                                                "type": "array",
+                                                "items": {
+                                                    "$ref": "#/components/schemas/DisposalItem"
+                                                },
+                                            },
+                                        },
+                                    },
                                 },
                             },
                         ]
@@ -253,6 +333,42 @@ RECORDS_SCHEMAS: dict[str, Any] = {
             "executed_at": _MOMENT,
             "note": _MAYBE_TEXT,
             "counts": {"type": "object"},
+            "one_person": {
+                "type": "boolean",
+                "description": "one person may decide this destruction alone "
+                "(FOI_DISPOSAL_APPROVALS=1)",
+            },
+            "warning": _MAYBE_TEXT,
+        },
+    },
+    "DisposalItem": {
+        "type": "object",
+        "properties": {
+            "doc_id": _TEXT,
+            "source": _TEXT,
+            "path": _TEXT,
+            "unc": _TEXT,
+            "class_id": _TEXT,
+            "class_name": _TEXT,
+            "rule": {**_MAYBE_TEXT, "description": "the class's rule in words"},
+            "trigger_date": {
+                "type": ["string", "null"],
+                "format": "date",
+                "description": "the date the rule counted from",
+            },
+            "disposal_date": {"type": "string", "format": "date"},
+            "size": {"type": "integer"},
+            "share_modified": {**_MOMENT, "description": "the share's last-write time"},
+            "embedded_modified": {
+                **_MOMENT,
+                "description": "the date inside the file, when it differs from the share's",
+            },
+            "modified": {**_MOMENT, "description": "the same as share_modified"},
+            "state": {
+                "type": "string",
+                "enum": ["proposed", "excluded", "destroyed", "skipped", "failed"],
+            },
+            "reason": _MAYBE_TEXT,
         },
     },
 }
