@@ -458,7 +458,8 @@ def retention_exclude(
 @click.pass_obj
 def retention_approve(settings: Settings, batch_id: int, username: str) -> None:
     """Approve a batch under review (held files, files collected for open requests and files
-    in classes not signed off are taken out, and audited)."""
+    in classes not signed off are taken out, and audited). By default two records managers
+    approve, neither of them the batch's builder; a refusal is audited as denied."""
     runtime = Runtime(settings)
     actor = _person(runtime, username, "disposal_approve", f"batch:{batch_id}")
     try:
@@ -477,7 +478,7 @@ def retention_execute(
     settings: Settings, batch_id: int, certificate_dir: Path | None, username: str
 ) -> None:
     """Destroy an approved batch's files (held or changed files are skipped and reported; the
-    counts are the certificate's)."""
+    counts are the certificate's). By default the executor may not be the batch's builder."""
     runtime = Runtime(settings)
     actor = _person(runtime, username, "disposal_execute", f"batch:{batch_id}")
     try:
