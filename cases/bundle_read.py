@@ -9,8 +9,9 @@ that hash to it are ever disclosed:
   deleted at source since collection (or a held version, which lives only in the store);
 * if neither holds the collected version the document is an error, never other bytes.
 
-A document collected before versions were pinned (no collected hash) is read as before: from
-where the index says it lives, compared with the hash indexed, a difference flagged.
+An item with no collected hash is read where its opener says, compared with the hash indexed,
+a difference flagged. A case's export gives every document collected without a pinned version
+an opener that refuses (`VersionNotPinned`): its row is an error with the reason, never bytes.
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ class Original:
             self.spool.close()
 
 
+class VersionNotPinned(Exception):
+    """The document was collected without a pinned version: nothing may be disclosed for it.
+    The message is the manifest's error."""
+
+
 class _ReadFailed(Exception):
     def __init__(self, message: str, cause: Exception) -> None:
         super().__init__(message)
@@ -108,11 +114,13 @@ def _copy(opener: Opener, directory: Path) -> Original:
 
 
 def read_indexed(open_original: Opener, directory: Path) -> Original:
-    """A document with no pinned version: read where the index says it lives."""
+    """A document with no pinned version: read where its opener says."""
     try:
         return _copy(open_original, directory)
     except _ReadFailed as failed:
-        return Original(None, error=str(failed), state=SourceState.NOT_PINNED)
+        refused = isinstance(failed.cause, VersionNotPinned)
+        error = str(failed.cause) if refused else str(failed)
+        return Original(None, error=error, state=SourceState.NOT_PINNED)
 
 
 def read_collected(

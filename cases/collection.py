@@ -4,9 +4,11 @@ Invariants:
 - collecting a document places its file on the case's legal hold in the same step (s.77:
   once asked, nothing relevant may be destroyed); the hold is created with the case's first
   collection and named after it;
-- collecting pins the version collected: the file's SHA-256 as indexed at that moment (and its
-  last-write time on the share) is kept on the case's row, and a preservation copy of exactly
-  that content is owed, so the bundle can disclose it after the file changes at source;
+- collecting pins the version collected: the file's SHA-256 as indexed at that moment, or
+  hashed from the share then if the crawl could not hash it (and its last-write time on the
+  share), is kept on the case's row, and a preservation copy of exactly that content is owed,
+  so the bundle can disclose it after the file changes at source (cases.pinning); a file that
+  cannot be read then is collected unpinned, the reason audited, and is never disclosed;
 - removing a document from a case needs a reason and is audited; it does not release the
   hold (a records manager releases holds, two-person);
 - every scoping search is kept with its counts and who ran it, so the adequacy-of-search
@@ -16,7 +18,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,10 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.destroyed import destroyed_groups, people_date, search_destroyed, with_class_names
+from cases.pinning import Version, hash_unhashed, indexed_versions, share_times
 from cases.service import CaseError
 from foi_core import audit
 from foi_core.db import transaction
-from foi_core.models import Case, CaseDocument, FileState, ScopingSearch
+from foi_core.models import Case, CaseDocument, ScopingSearch
 from indexer.facets import STATUS_LABELS
 from indexer.querylang import QuerySyntaxError
 from indexer.scopes import matches, parse_search, search_query, search_scope_counts
@@ -39,6 +42,8 @@ from retention.preservation import OwedCopy, enqueue_many
 # A whole result set is collected at once up to this many documents; beyond it, narrow the
 # search (an FOI response of more is a s.12 question anyway).
 MAX_COLLECT = 10_000
+# Why a document could not be pinned is audited for at most this many per collection.
+NOT_PINNED_LISTED = 500
 
 
 def _case(session: Session, case_id: int) -> Case:
@@ -74,7 +79,11 @@ def _case_hold(records: Records, case_id: int, actor: str, ip: str) -> int:
 def collect(
     records: Records, case_id: int, doc_ids: Sequence[str], *, actor: str, ip: str = ""
 ) -> int:
-    """Add documents to the case (and its hold); returns how many were newly collected."""
+    """Add documents to the case (and its hold); returns how many were newly collected.
+
+    Each pins the version it has now (cases.pinning): files the crawl could not hash are read
+    from the share and hashed here; one that cannot be read is collected unpinned, and the
+    `case_collect` audit entry says why."""
     wanted = list(dict.fromkeys(d for d in doc_ids if d))
     if not wanted:
         raise CaseError("choose at least one document")
@@ -85,11 +94,19 @@ def collect(
         _, roots = add_documents(records, hold_id, wanted, actor=actor, ip=ip)
     except HoldError as exc:
         raise CaseError(str(exc)) from None
-    versions = _versions(records, roots)
+    versions = indexed_versions(records, roots)
+    with records.sessions() as session:
+        collected = _collected(session, case_id, wanted)
+    # Read outside the transaction below: hashing a large file can take minutes.
+    hash_unhashed(
+        records, versions, (r for d, r in zip(wanted, roots, strict=True) if d not in collected)
+    )
     added = 0
+    hashed: list[str] = []
+    unpinned: dict[str, str] = {}
     with transaction(records.sessions) as session:
         case = _case(session, case_id)
-        _share_times(session, versions)
+        share_times(session, versions)
         existing = {
             row.doc_id: row
             for row in session.execute(
@@ -101,7 +118,7 @@ def collect(
         pinned: list[OwedCopy] = []
         for doc_id, root in zip(wanted, roots, strict=True):
             row = existing.get(doc_id)
-            version = versions.get(root, _Version())
+            version = versions.get(root, Version())
             if row is None:
                 row = CaseDocument(case_id=case.id, doc_id=doc_id, root_id=root, added_by=actor)
                 session.add(row)
@@ -113,12 +130,17 @@ def collect(
             row.sha256, row.share_modified = version.sha256, version.share_modified
             row.added_by, row.added_at = actor, datetime.now(UTC)
             added += 1
+            if version.hashed_at_collection:
+                hashed.append(doc_id)
             if version.sha256:
                 pinned.append(
                     OwedCopy(root, version.source, version.path, version.sha256, version.size)
                 )
+            else:
+                unpinned[doc_id] = version.unpinned
         # The hold owes a copy of what it joined; this makes sure the version pinned is owed
-        # too, should the file have changed between joining the hold and now.
+        # too, should the file have changed between joining the hold and now (or the crawl
+        # never have hashed it).
         enqueue_many(session, pinned)
         audit.record(
             session,
@@ -126,59 +148,32 @@ def collect(
             action="case_collect",
             target=f"case:{case.reference}",
             ip=ip,
-            details={"added": added, "documents": wanted[:200], "hold": hold_id},
+            details={
+                "added": added,
+                "documents": wanted[:200],
+                "hold": hold_id,
+                "hashed_at_collection": hashed[:200],
+                "not_pinned": dict(list(unpinned.items())[:NOT_PINNED_LISTED]),
+                "not_pinned_count": len(unpinned),
+            },
         )
     return added
 
 
-@dataclass(frozen=True)
-class _Version:
-    """A file as indexed when it was collected."""
-
-    sha256: str = ""
-    source: str = ""
-    path: str = ""
-    size: int = 0
-    share_modified: datetime | None = None
-
-
-def _versions(records: Records, roots: Sequence[str]) -> dict[str, _Version]:
-    """The indexed content of each file: the version a collection pins."""
-    found: dict[str, _Version] = {}
-    unique = list(dict.fromkeys(roots))
-    for start in range(0, len(unique), 500):
-        response = records.es.mget(
-            index=records.names.read_alias,
-            ids=unique[start : start + 500],
-            source=["sha256", "source", "path", "size"],
-        )
-        for doc in response["docs"]:
-            if doc.get("found"):
-                src = doc["_source"]
-                found[doc["_id"]] = _Version(
-                    sha256=str(src.get("sha256") or ""),
-                    source=str(src.get("source") or ""),
-                    path=str(src.get("path") or ""),
-                    size=int(src.get("size") or 0),
+def _collected(session: Session, case_id: int, doc_ids: Sequence[str]) -> set[str]:
+    """Those of `doc_ids` in the case now (not removed): collecting them again changes nothing."""
+    found: set[str] = set()
+    for start in range(0, len(doc_ids), 500):
+        found.update(
+            session.execute(
+                select(CaseDocument.doc_id).where(
+                    CaseDocument.case_id == case_id,
+                    CaseDocument.doc_id.in_(doc_ids[start : start + 500]),
+                    CaseDocument.removed.is_(False),
                 )
+            ).scalars()
+        )
     return found
-
-
-def _share_times(session: Session, versions: dict[str, _Version]) -> None:
-    """Complete each version with its last-write time on the share, from the crawl that
-    indexed that very content (a time seen with other content would describe another
-    version)."""
-    for root, version in list(versions.items()):
-        if not version.sha256:
-            continue
-        state = session.execute(
-            select(FileState).where(
-                FileState.source_name == version.source, FileState.path == version.path
-            )
-        ).scalar_one_or_none()
-        if state is not None and state.sha256 == version.sha256:
-            written = datetime.fromtimestamp(state.mtime_ns / 1e9, UTC).replace(microsecond=0)
-            versions[root] = replace(version, share_modified=written)
 
 
 def collect_search(records: Records, case_id: int, query: str, *, actor: str, ip: str = "") -> int:

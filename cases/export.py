@@ -2,7 +2,9 @@
 
 A bundle discloses the version of each document that was collected (the SHA-256 pinned on the
 case's row): read again at export from the share while the share still holds it, otherwise
-from the preservation store, and never other bytes (cases.bundle_read). The document's
+from the preservation store, and never other bytes (cases.bundle_read). A document collected
+without a pinned version (unreadable when collected) is an error row with the reason its
+collection recorded, never the bytes the share holds at export. The document's
 metadata and extracted text are those of that version: the live index document while it still
 describes it, else the held version the crawl kept when the file changed. Documents are fetched
 one at a time as the bundle is written, so memory stays flat however many there are. The chain
@@ -32,7 +34,7 @@ from cases.bundle import (
     ShareFacts,
     write_bundle,
 )
-from cases.bundle_read import Opener
+from cases.bundle_read import Opener, VersionNotPinned
 from crawler.shares import SourceUnavailable
 from crawler.smb import FileVanished, SourceError
 from foi_core import audit
@@ -43,6 +45,7 @@ from indexer.annotations import version_doc_id
 from indexer.documents import embedded_doc_id
 from retention.context import Records
 
+_NOT_RECORDED = "no version was recorded when it was collected (the file could not be read)"
 _DOC_FIELDS = [
     "doc_id",
     "root_id",
@@ -116,11 +119,39 @@ def _from_ns(ns: int) -> datetime | None:
     return datetime.fromtimestamp(ns / 1e9, UTC).replace(microsecond=0) if ns > 0 else None
 
 
-def _unpinned_opener(records: Records, root: dict[str, Any]) -> Opener:
-    """A document collected before versions were pinned: read where the index says it lives."""
-    if root.get("version_of") or (root.get("deleted") and root.get("held")):
-        return _store_opener(records, str(root.get("sha256") or ""))
-    return _share_opener(records, str(root["source"]), str(root["path"]))
+def _not_pinned(reason: str) -> Opener:
+    """A document collected without a pinned version (it could not be read then): which
+    version was collected is not known, so nothing is disclosed for it, whatever the share
+    holds now."""
+
+    @contextlib.contextmanager
+    def refuse() -> Iterator[BinaryIO]:
+        raise VersionNotPinned(
+            f"not pinned at collection: {reason}; remove it from the case and collect it "
+            "again to pin the version the share holds then"
+        )
+        yield  # pragma: no cover - makes this a generator
+
+    return refuse
+
+
+def _unpinned_reasons(records: Records, case: Case) -> dict[str, str]:
+    """Why each document collected unpinned could not be pinned, from the case's collections
+    (the latest naming it)."""
+    reasons: dict[str, str] = {}
+    with records.sessions() as session:
+        for details in session.execute(
+            select(AuditEvent.details)
+            .where(
+                AuditEvent.target == f"case:{case.reference}",
+                AuditEvent.action == "case_collect",
+            )
+            .order_by(AuditEvent.id)
+        ).scalars():
+            named = details.get("not_pinned")
+            if isinstance(named, dict):
+                reasons.update({str(k): str(v) for k, v in named.items()})
+    return reasons
 
 
 def _get(records: Records, doc_id: str, fields: list[str] | None = None) -> dict[str, Any] | None:
@@ -147,12 +178,14 @@ def _as_collected(
     return version_doc or version_root, version_root, version_doc is not None
 
 
-def _items(records: Records, rows: list[CaseDocument]) -> Iterator[BundleItem]:
+def _items(
+    records: Records, rows: list[CaseDocument], unpinned: dict[str, str]
+) -> Iterator[BundleItem]:
     for row in rows:
         live = _get(records, row.doc_id)
         live_root = live if row.root_id == row.doc_id else _get(records, row.root_id, _DOC_FIELDS)
         if live is None or live_root is None:
-            yield _missing(records, row)
+            yield _missing(records, row, unpinned)
             continue
         doc, root, describes = _as_collected(records, row, live, live_root)
         source, path = str(live_root.get("source") or ""), str(live_root.get("path") or "")
@@ -172,7 +205,7 @@ def _items(records: Records, rows: list[CaseDocument]) -> Iterator[BundleItem]:
             collected_at=as_utc(row.added_at),
             open_original=_share_opener(records, source, path)
             if row.sha256
-            else _unpinned_opener(records, live_root),
+            else _not_pinned(unpinned.get(row.doc_id, _NOT_RECORDED)),
             collected_sha256=row.sha256,
             open_preserved=_store_opener(records, row.sha256) if row.sha256 else None,
             share_facts=None if held_version else _share_facts(records, source, path),
@@ -191,7 +224,7 @@ def _date(value: object) -> datetime | None:
         return None
 
 
-def _missing(records: Records, row: CaseDocument) -> BundleItem:
+def _missing(records: Records, row: CaseDocument, unpinned: dict[str, str]) -> BundleItem:
     """A document no longer in the index: only the store can still disclose it."""
 
     @contextlib.contextmanager
@@ -211,7 +244,7 @@ def _missing(records: Records, row: CaseDocument) -> BundleItem:
         extracted_text=None,
         collected_by=row.added_by,
         collected_at=as_utc(row.added_at),
-        open_original=gone,
+        open_original=gone if row.sha256 else _not_pinned(unpinned.get(row.doc_id, _NOT_RECORDED)),
         collected_sha256=row.sha256,
         open_preserved=_store_opener(records, row.sha256) if row.sha256 else None,
         collected_share_modified=as_utc(row.share_modified) if row.share_modified else None,
@@ -292,7 +325,7 @@ def write_case_bundle(
             title=case.title,
             exported_by=export.exported_by,
             exported_at=as_utc(export.exported_at),
-            items=track(_items(records, rows)),
+            items=track(_items(records, rows, _unpinned_reasons(records, case))),
             custody=_custody(records, case, rows),
             max_part_bytes=settings.part_bytes,
             audit_head=str(head),
