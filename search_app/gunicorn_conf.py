@@ -17,6 +17,9 @@ from typing import Any
 from foi_core.private_files import PRIVATE_UMASK
 
 accesslog = "-"
+# Collecting a document the crawl could not hash reads it whole in the request (bundles are
+# written in the background): allow a few GB at loopback speeds before a worker is recycled.
+timeout = 300
 # Remote address, time, method, path (no query), protocol, status, bytes, seconds taken.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s'
 
