@@ -30,6 +30,8 @@ from indexer.documents import (
 from indexer.lifecycle import IndexNames
 
 # Fields an extraction contributes; copied when content is reused instead of re-extracted.
+# Those with a fallback from the file itself are copied only when the content gave them
+# (see `_from_content`).
 EXTRACTED_FIELDS = (
     "content",
     "content_chars",
@@ -48,6 +50,10 @@ EXTRACTED_FIELDS = (
     "status",
     "status_reason",
 )
+# Fields `file_document` fills from the file itself when the content has none: the name, and
+# the share's times. A copy keeps its own: another file's name or times are facts about that
+# file, which whoever sees the copy may not be allowed to see.
+_OWN_FALLBACKS = {"title": "filename", "modified": "share_modified", "created": "share_created"}
 
 
 @dataclass
@@ -87,7 +93,7 @@ class ContentReuse:
             record, original["status"], original.get("status_reason", ""), None, crawled
         )
         for key in EXTRACTED_FIELDS:
-            if key in original:
+            if key in original and _from_content(original, key):
                 doc[key] = original[key]
         if duplicate:
             # A renamed duplicate keeps pointing at its original, not at its own old record.
@@ -171,3 +177,10 @@ class ContentReuse:
                 .limit(1)
             ).first()
         return found is not None
+
+
+def _from_content(original: dict[str, Any], key: str) -> bool:
+    """Whether the original's `key` came from its content (so a copy of the bytes has it too),
+    rather than from the original file's own name or times."""
+    fallback = _OWN_FALLBACKS.get(key)
+    return fallback is None or original.get(key) != original.get(fallback)

@@ -15,7 +15,7 @@ from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from indexer import records
 from indexer.facets import Facets, FacetSelection, FacetValue
-from indexer.queries import InvalidCursor, PageCursor, Sort, search
+from indexer.queries import InvalidCursor, PageCursor, Principal, Sort, search
 from indexer.querylang import QuerySyntaxError
 from search_app.auth import services, signed_in_user
 from search_app.documents import audit_access, load_visible, serve_download
@@ -98,6 +98,16 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any]:
             "destroyed",
         )
     }
+
+
+def _visible_original(doc: dict[str, Any], principal: Principal) -> str | None:
+    """The id of the file this one is an identical copy of, when the caller may see it: the
+    id of a document they may not see is itself something they may not learn."""
+    original = doc.get("duplicate_of")
+    if not original:
+        return None
+    visible = records.get_document(services().es, services().index.read_alias, original, principal)
+    return str(original) if visible is not None else None
 
 
 MAX_PAGE_SIZE = 100
@@ -223,6 +233,7 @@ def document(doc_id: str) -> ResponseReturnValue:
     parent = records.container(es, alias, doc, principal)
     body = {
         **_public_fields(doc),
+        "duplicate_of": _visible_original(doc, principal),
         "override": outcome == Outcome.OVERRIDE,
         "container": _summary(parent) if parent else None,
         "children": [_summary(c) for c in records.children(es, alias, doc, principal)],

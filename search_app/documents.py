@@ -117,9 +117,54 @@ def view(doc_id: str) -> ResponseReturnValue:
 
 
 def content_disposition(filename: str) -> str:
-    """RFC 6266 header: an ASCII fallback plus the exact UTF-8 name."""
-    fallback = re.sub(r"[^A-Za-z0-9._ -]", "_", filename) or "download"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+    """RFC 6266 header, always an attachment: an ASCII fallback (letters, digits, dots,
+    spaces, hyphens and underscores only, so no quote, separator or line break reaches the
+    header) plus the exact name percent-encoded as UTF-8."""
+    fallback = re.sub(r"[^A-Za-z0-9._ -]", "_", filename).strip(" .") or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+# What a browser may render or run from our origin is never served as itself: script, markup
+# (HTML, SVG, XML, which can carry script), and plug-in content.
+_PASSIVE_PREFIXES = ("audio/", "video/", "application/vnd.", "font/")
+_PASSIVE_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/msword",
+        "application/rtf",
+        "application/zip",
+        "application/gzip",
+        "application/x-7z-compressed",
+        "application/x-tar",
+        "application/octet-stream",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/bmp",
+        "image/tiff",
+        "image/webp",
+        "message/rfc822",
+        "text/plain",
+        "text/csv",
+    }
+)
+# Applied to every download: a file opened from our origin anyway runs nothing, loads nothing
+# and is its own unique origin (no cookies, no same-origin requests).
+DOWNLOAD_POLICY = "sandbox; default-src 'none'"
+
+
+def download_type(mime_type: str) -> str:
+    """The Content-Type to serve a crawled file's bytes with: its own when it is passive
+    content, else application/octet-stream, which no browser runs or renders (with nosniff,
+    a `<script src>` or stylesheet pointed at the download is refused too)."""
+    essence = mime_type.split(";", 1)[0].strip().lower()
+    if essence in _PASSIVE_TYPES or (
+        essence.startswith(_PASSIVE_PREFIXES)
+        and "html" not in essence
+        and not essence.endswith(("+xml", "/xml"))
+    ):
+        return essence
+    return "application/octet-stream"
 
 
 def _preserved_chunks(sha256: str) -> Iterator[bytes]:
@@ -137,7 +182,8 @@ def _origin(doc: dict[str, Any], kept: RecordsState) -> str:
 
 
 def download_response(doc: dict[str, Any], kept: RecordsState) -> Response:
-    """Stream the original; never the whole file in memory."""
+    """Stream the original, never the whole file in memory, as an attachment that a browser
+    neither renders nor runs (see `download_type` and `DOWNLOAD_POLICY`)."""
     if doc.get("kind") != "file":
         abort(409, description="This is part of another file: download the containing file.")
     if doc.get("destroyed"):
@@ -154,10 +200,11 @@ def download_response(doc: dict[str, Any], kept: RecordsState) -> Response:
             abort(502, description="The file could not be read from its share just now.")
     response = Response(
         stream_with_context(chunks),
-        mimetype=str(doc.get("mime_type") or "application/octet-stream"),
+        mimetype=download_type(str(doc.get("mime_type") or "")),
     )
     response.headers["Content-Disposition"] = content_disposition(str(doc["filename"]))
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
     return response
 
 

@@ -28,7 +28,12 @@ def init_app(app: Flask) -> None:
 
 
 def add_security_headers(response: Response) -> Response:
+    # A response that brings its own policy keeps it: downloads of crawled files set a
+    # stricter one (sandbox, nothing loads) than a page needs.
+    own_policy = response.headers.get("Content-Security-Policy")
     response.headers.update(HEADERS)
+    if own_policy:
+        response.headers["Content-Security-Policy"] = own_policy
     # Pages show records and carry form tokens: never stored by browsers or proxies. The
     # stylesheet is the one thing worth caching.
     if request.endpoint != "static":
