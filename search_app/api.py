@@ -17,8 +17,8 @@ from indexer import records
 from indexer.facets import Facets, FacetSelection, FacetValue
 from indexer.queries import InvalidCursor, PageCursor, Principal, Sort, search
 from indexer.querylang import QuerySyntaxError
-from search_app.auth import services, signed_in_user
-from search_app.documents import audit_access, load_visible, serve_download
+from search_app.auth import CurrentUser, services, signed_in_user
+from search_app.documents import audit_access, load_visible, sees_holds, serve_download
 from search_app.keeping import records_state
 from search_app.openapi import openapi_document
 
@@ -98,6 +98,15 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any]:
             "destroyed",
         )
     }
+
+
+def _records_json(doc: dict[str, Any], user: CurrentUser) -> dict[str, Any]:
+    """The document's records-management state; for front-office staff only whether it is
+    held (see search_app.documents.sees_holds)."""
+    state = records_state(doc).as_json()
+    if sees_holds(user):
+        return state
+    return {**state, "holds": [], "source_changes": [], "cases": [], "preservation": []}
 
 
 def _visible_original(doc: dict[str, Any], principal: Principal) -> str | None:
@@ -238,8 +247,10 @@ def document(doc_id: str) -> ResponseReturnValue:
         "container": _summary(parent) if parent else None,
         "children": [_summary(c) for c in records.children(es, alias, doc, principal)],
         "duplicates": [_summary(d) for d in records.duplicates(es, alias, doc, principal)],
-        "records_management": records_state(doc).as_json(),
+        "records_management": _records_json(doc, user),
     }
+    if not sees_holds(user):
+        body["hold_ids"] = None
     audit_access(
         user, "view", doc_id, outcome, path=doc.get("path"), source=doc.get("source"), via="api"
     )

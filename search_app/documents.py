@@ -77,6 +77,13 @@ def load_visible(doc_id: str, user: CurrentUser, action: str) -> tuple[dict[str,
     return doc, Outcome.OK if own else Outcome.OVERRIDE
 
 
+def sees_holds(user: CurrentUser) -> bool:
+    """Whether this user may learn which holds and request cases cover a document. Front-office
+    staff may not: a hold's name or case reference can reveal that someone made a request (a
+    subject access request names its subject). They learn only that a file is held."""
+    return user.role != Role.FRONT_OFFICE
+
+
 def _moved_to(doc_id: str, user: CurrentUser) -> str | None:
     """The id of the document once indexed as `doc_id` (moved or renamed at source since), if
     this user may see it."""
@@ -107,6 +114,7 @@ def view(doc_id: str) -> ResponseReturnValue:
         doc=doc,
         kept=records_state(doc),
         may_hold=user.role != Role.FRONT_OFFICE,
+        sees_holds=sees_holds(user),
         text=text,
         override=outcome == Outcome.OVERRIDE,
         container=records.container(es, alias, doc, principal),
