@@ -57,7 +57,7 @@ READ_WITH_CONTROL = (
     | FilePipePrinterAccessMask.READ_CONTROL
 )
 
-_SECURITY_BUFFER_BYTES = 64 * 1024  # an ACL's size field is 16 bits, so a descriptor fits
+SECURITY_BUFFER_BYTES = 64 * 1024  # an ACL's size field is 16 bits, so a descriptor fits
 
 # MS-DTYP layouts, all little-endian except the SID's identifier authority.
 _DESCRIPTOR = struct.Struct("<BBHIIII")  # revision, sbz1, control, owner/group/SACL/DACL offsets
@@ -73,7 +73,7 @@ _ACCESS_DENIED_ACE = 0x01
 _ACCESS_DENIED_CALLBACK_ACE = 0x0A
 _KEPT_ACE_TYPES = frozenset((_ACCESS_ALLOWED_ACE, _ACCESS_DENIED_ACE, _ACCESS_DENIED_CALLBACK_ACE))
 
-_INFORMATION = (
+SECURITY_INFORMATION = (
     InfoAdditionalInformation.OWNER_SECURTIY_INFORMATION  # sic: upstream spelling
     | InfoAdditionalInformation.GROUP_SECURITY_INFORMATION
     | InfoAdditionalInformation.DACL_SECURITY_INFORMATION
@@ -133,7 +133,7 @@ def read_acl(share: SmbShare, rel_path: str) -> FileAcl:
         transaction.commit()  # puts the CREATE before and the CLOSE after, in one compound
     except SMB_ERRORS as exc:
         raise share.error(exc) from exc
-    return _descriptor(share, rel_path, transaction.results[0])
+    return descriptor(share, rel_path, transaction.results[0])
 
 
 def open_with_acl(share: SmbShare, rel_path: str) -> tuple[Any, FileAcl | SourceError]:
@@ -163,7 +163,7 @@ def open_with_acl(share: SmbShare, rel_path: str) -> tuple[Any, FileAcl | Source
             raw.close()
         raise
     try:
-        return raw, _descriptor(share, rel_path, transaction.results[1])
+        return raw, descriptor(share, rel_path, transaction.results[1])
     except SourceError as exc:
         return raw, exc
     except BaseException:
@@ -178,8 +178,8 @@ def _security_query(raw: Any) -> tuple[SMB2QueryInfoRequest, Callable[[Any], byt
     related-compound file id the handle holds until its CREATE is answered."""
     request = SMB2QueryInfoRequest()
     request["info_type"] = InfoType.SMB2_0_INFO_SECURITY
-    request["output_buffer_length"] = _SECURITY_BUFFER_BYTES
-    request["additional_information"] = _INFORMATION
+    request["output_buffer_length"] = SECURITY_BUFFER_BYTES
+    request["additional_information"] = SECURITY_INFORMATION
     request["file_id"] = raw.fd.file_id
 
     def receive(sent: Any) -> bytes:
@@ -190,7 +190,9 @@ def _security_query(raw: Any) -> tuple[SMB2QueryInfoRequest, Callable[[Any], byt
     return request, receive
 
 
-def _descriptor(share: SmbShare, rel_path: str, data: bytes) -> FileAcl:
+def descriptor(share: SmbShare, rel_path: str, data: bytes) -> FileAcl:
+    """`parse_security_descriptor` for a reply about `rel_path`: a malformed descriptor is
+    a `SourceError` naming the file."""
     try:
         return parse_security_descriptor(data)
     except MalformedSecurityDescriptor as exc:

@@ -388,6 +388,21 @@ class SmbShare:
         entries.sort(key=lambda facts: facts.path)
         return DirectoryListing(file_id=own_id, entries=tuple(entries))
 
+    def tree(self) -> Any:
+        """The share's smbprotocol tree connection, for requests built by hand (see
+        `crawler.acl_batch`); connects when needed."""
+        root = rf"\\{self.location.server}\{self.location.share}"
+        try:
+            tree, _ = get_smb_tree(root, **self._kwargs)
+        except SMB_ERRORS as exc:
+            raise self.error(exc) from exc
+        return tree
+
+    def share_path(self, rel_path: str) -> str:
+        r"""How SMB requests name a root-relative path: inside the share, with backslashes
+        (`root\a\b.txt`)."""
+        return "\\".join([*_components(self.location.root), *_components(rel_path)])
+
     def raw_file(
         self,
         rel_path: str,

@@ -17,14 +17,16 @@ Invariants:
   was listed, or a connection lost meanwhile, changes nothing (the next crawl looks again).
 - The index is written before the crawl state: a crawl stopped in between writes the same
   fields again next time.
-- Descriptors are read on a few threads of their own while the walk goes on, with a bounded
-  backlog, so memory stays flat however large the share.
+- Descriptors are read in batches on a thread of their own while the walk goes on, several
+  requests in flight (`crawler.acl_batch`), with a bounded backlog, so memory stays flat
+  however large the share.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +35,8 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.acl import FileAcl, read_acl
+from crawler.acl import FileAcl
+from crawler.acl_batch import read_acls
 from crawler.smb import (
     AuthenticationFailed,
     FileInUse,
@@ -54,6 +57,10 @@ from indexer.scopes import scan
 _NOT_THE_FILE = (FileVanished, FileInUse, HostUnreachable, AuthenticationFailed, ShareNotFound)
 # Changed files whose documents are updated together.
 FLUSH_FILES = 200
+# Files whose ACLs one background read takes, and reads queued beyond the one running: memory
+# stays a few batches however large the share.
+READ_BATCH = 256
+BATCHES_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -103,21 +110,21 @@ class PermissionRefresh:
     es: Elasticsearch
     names: IndexNames
     sessions: sessionmaker[Session]
-    workers: int = 4
 
     @contextmanager
     def open(self) -> Iterator[PermissionRun]:
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="crawl-acl") as pool:
-            yield PermissionRun(self, pool, backlog=self.workers * 16)
+        # One reader thread: the reads are pipelined on the connection already, and more
+        # threads would only contend for the interpreter with the walk.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl-acl") as pool:
+            yield PermissionRun(self, pool)
 
-    def read(self, path: str) -> AclFields | None:
-        """The file's ACL fields now, or None when this crawl cannot tell."""
+    def read(self, known: list[_Known]) -> list[tuple[_Known, AclFields | None]]:
+        """Each file's ACL fields now, or None where this crawl cannot tell."""
         try:
-            return AclFields.of(read_acl(self.share, path))
+            found = dict(read_acls(self.share, [k.path for k in known]))
         except _NOT_THE_FILE:
-            return None
-        except SourceError as exc:
-            return AclFields.of(exc)
+            return [(k, None) for k in known]
+        return [(k, _fields(found[k.path])) for k in known]
 
     def apply(self, changes: list[tuple[_Known, AclFields]]) -> None:
         """Write the new ACL fields on every document of each file, then its fingerprint."""
@@ -143,38 +150,46 @@ class PermissionRefresh:
             )
 
 
+def _fields(acl: FileAcl | SourceError) -> AclFields | None:
+    if isinstance(acl, _NOT_THE_FILE):
+        return None
+    return AclFields.of(acl)
+
+
 @dataclass
 class PermissionRun:
     """One crawl's ACL checks: `check` each unchanged file, then `finish` once."""
 
     refresh: PermissionRefresh
     pool: ThreadPoolExecutor
-    backlog: int
     changed: int = 0
-    _pending: set[Future[tuple[_Known, AclFields | None]]] = field(default_factory=set)
+    _batch: list[_Known] = field(default_factory=list)
+    _reading: deque[Future[list[tuple[_Known, AclFields | None]]]] = field(default_factory=deque)
     _changes: list[tuple[_Known, AclFields]] = field(default_factory=list)
 
     def check(self, state: FileState) -> None:
         """Compare the file's ACL with the one last indexed (in the background)."""
-        known = _Known(state.id, state.doc_id, state.path, state.acl_hash)
-        self._pending.add(self.pool.submit(self._read, known))
-        while len(self._pending) >= self.backlog:
+        self._batch.append(_Known(state.id, state.doc_id, state.path, state.acl_hash))
+        if len(self._batch) >= READ_BATCH:
+            self._send()
+        while len(self._reading) > BATCHES_AHEAD:
             self._collect()
 
     def finish(self) -> int:
         """Wait for every check and write what changed. Returns how many files changed."""
-        while self._pending:
+        self._send()
+        while self._reading:
             self._collect()
         self._flush()
         return self.changed
 
-    def _read(self, known: _Known) -> tuple[_Known, AclFields | None]:
-        return known, self.refresh.read(known.path)
+    def _send(self) -> None:
+        if self._batch:
+            self._reading.append(self.pool.submit(self.refresh.read, self._batch))
+            self._batch = []
 
     def _collect(self) -> None:
-        done, self._pending = wait(self._pending, return_when=FIRST_COMPLETED)
-        for future in done:
-            known, acl = future.result()
+        for known, acl in self._reading.popleft().result():
             if acl is not None and acl.fingerprint != known.acl_hash:
                 self._changes.append((known, acl))
         if len(self._changes) >= FLUSH_FILES:

@@ -233,9 +233,7 @@ class CrawlPipeline:
         unchanged: list[str] = []
         dispatch = self.dispatch or ThreadDispatch(self.processor, self.workers)
         processor = self.processor
-        refresh = PermissionRefresh(
-            processor.share, processor.es, processor.names, self.sessions, self.workers
-        )
+        refresh = PermissionRefresh(processor.share, processor.es, processor.names, self.sessions)
         with dispatch.open(self.source, run_id) as files, refresh.open() as acls:
             for item in walk(self.processor.share, include=self.include, exclude=self.exclude):
                 if isinstance(item, WalkProblem):

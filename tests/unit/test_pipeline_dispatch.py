@@ -310,7 +310,9 @@ def walked(monkeypatch: pytest.MonkeyPatch) -> list[FileFacts]:
     """The files the (faked) walk of the share yields."""
     files = [_facts(f"folder/{n}.txt") for n in range(7)]
     monkeypatch.setattr(indexer.pipeline, "walk", lambda *_a, **_k: iter(files))
-    monkeypatch.setattr(indexer.permissions, "read_acl", lambda *_a: FAKE_ACL)
+    monkeypatch.setattr(
+        indexer.permissions, "read_acls", lambda _share, paths: ((p, FAKE_ACL) for p in paths)
+    )
     return files
 
 
