@@ -68,9 +68,8 @@ class User(Base):
     # Windows SIDs (user and groups) used to trim search results by the shares' own ACLs.
     sids: Mapped[list[str]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class Group(Base):
@@ -105,7 +104,46 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # Refused from this moment on (FOI_TOKEN_DAYS after creation unless chosen otherwise).
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class WebSession(Base):
+    """A browser session (foi_core/web_sessions.py). The cookie carries only a random id and
+    only its SHA-256 is stored, so reading this table does not let anyone ride on a session.
+    Deleting the row ends the session, whatever copies of the cookie exist."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # None until someone signs in with it (the sign-in page's form token lives here too).
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, default=None
+    )
+    # The Flask session's contents, serialised (form token, flashed messages, sign-in facts).
+    data: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+
+class LoginThrottle(Base):
+    """Recent sign-in failures of one (account name, address) pair, or of one address
+    (username ""), and until when that pair or address is paused (foi_core/sign_in.py)."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("username", "ip"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150))
+    ip: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class SavedSearch(Base):

@@ -65,7 +65,7 @@ class Settings:
     # Celery broker; empty means crawls run in-process (the embedded default).
     broker_url: str = ""
     redis_url: str = "redis://127.0.0.1:6380/0"
-    # Flask session signing key; generated into state_dir when unset.
+    # Signs form (CSRF) tokens; generated into state_dir when unset.
     secret_key: str = ""
     # Serve session cookies with the Secure flag (turn off only for plain-http loopback).
     secure_cookies: bool = True
@@ -121,6 +121,12 @@ class Settings:
     # Append-only file of keyed audit checkpoints; empty means state_dir/audit/anchors.log.
     # Put it on storage the database's administrators cannot write.
     audit_anchor_file: Path | None = None
+    # Browser sessions end after this many minutes without a request, and this many hours
+    # after signing in whatever the activity.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 8
+    # Days an API token stays valid unless its creator chooses otherwise.
+    token_days: int = 90
 
     @property
     def effective_export_dir(self) -> Path:
@@ -252,6 +258,9 @@ _INTS = {
     "s12_extract_minutes": "FOI_S12_EXTRACT_MINUTES",
     "export_keep_days": "FOI_EXPORT_KEEP_DAYS",
     "export_part_bytes": "FOI_EXPORT_PART_BYTES",
+    "session_idle_minutes": "FOI_SESSION_IDLE_MINUTES",
+    "session_max_hours": "FOI_SESSION_MAX_HOURS",
+    "token_days": "FOI_TOKEN_DAYS",
 }
 _BOOLS = {
     "secure_cookies": "FOI_SECURE_COOKIES",

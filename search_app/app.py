@@ -33,6 +33,7 @@ from retention.context import Records
 from retention.preservation import Preserver
 from retention.store import PreservationStore
 from search_app import (
+    accounts_admin,
     admin,
     api,
     api_cases,
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(accounts_admin.bp)
     app.register_blueprint(saved.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(holds.bp)

@@ -3,11 +3,15 @@
 Invariants:
 - deny by default: `require_sign_in` runs before every request, and only views marked
   `@public` (and static files) are reachable without signing in, so a new route cannot forget;
-- the user is re-read from the database on each request, so a deactivated account loses access
-  at once;
-- signing in clears the session before storing the user id (no session fixation);
+- sessions live on the server (server_sessions.py): signing out ends the session whatever copy
+  of the cookie anyone kept, and so do the idle and absolute limits;
+- the user is re-read from the database on each request and must still match what the session
+  was granted (active, same role, SIDs and password: `access_fingerprint`), so a disabled or
+  changed account loses its sessions at once, whoever made the change and however;
+- signing in and out give the browser a new session id (no session fixation);
 - every sign-in attempt and every sign-out is audited, while the person signing in only ever
-  learns "Sign-in failed" (never whether the account exists or is locked).
+  learns "Sign-in failed" (never whether the account exists, is disabled or paused); every
+  refusal costs the same (foi_core/sign_in.py).
 """
 
 from __future__ import annotations
@@ -35,12 +39,15 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response as BaseResponse
 
-from foi_core.accounts import LoginRefused, authenticate, effective_sids
+from foi_core.accounts import USERNAME_MAX, effective_sids
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import Role, User
-from foi_core.tokens import user_for_token
+from foi_core.sign_in import LoginRefused, authenticate, prepare
+from foi_core.tokens import TokenRefusal, user_for_token
+from foi_core.web_sessions import SessionLimits, access_fingerprint
 from indexer.queries import Principal
+from search_app.server_sessions import USER_ID, ServerSessionInterface, renew_session
 
 if TYPE_CHECKING:
     from search_app.app import AppServices
@@ -51,9 +58,8 @@ V = TypeVar("V", bound=Callable[..., Any])
 
 SERVICES_KEY = "foi"
 _PUBLIC_MARK = "foi_public"
-_USER_ID = "user_id"
-# Longest username accounts.py accepts; longer input cannot match and is cut for the audit log.
-_MAX_USERNAME = 150
+# What the signed-in session was granted (web_sessions.access_fingerprint).
+_ACCESS = "access"
 _SEES_EVERYTHING = frozenset({Role.FOI_OFFICER, Role.RECORDS_MANAGER, Role.ADMIN})
 # Every signed-in Windows user's token carries Everyone and Authenticated Users, so a share
 # readable by either is readable by every member of staff.
@@ -127,6 +133,11 @@ def require_role(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 
 def init_app(app: Flask) -> None:
+    foi = cast("AppServices", app.extensions[SERVICES_KEY])
+    app.session_interface = ServerSessionInterface(
+        foi.sessions, SessionLimits.from_settings(foi.settings)
+    )
+    prepare()
     app.before_request(require_sign_in)
     app.context_processor(lambda: {"current_user": current_user()})
 
@@ -150,13 +161,25 @@ def _load_token_user() -> CurrentUser | None:
         return None
     with transaction(services().sessions) as db:
         user = user_for_token(db, token.strip())
+        if isinstance(user, TokenRefusal):
+            # A real token that may no longer be used: worth an entry (guesses are not).
+            record(
+                db,
+                actor=user.username,
+                action="api.token",
+                target=f"token {user.token_id}",
+                ip=_client_ip(),
+                outcome=Outcome.DENIED,
+                details={"reason": user.reason},
+            )
+            return None
         if user is None:
             return None
         return CurrentUser(user.id, user.username, user.role, effective_sids(db, user))
 
 
 def _load_user() -> CurrentUser | None:
-    user_id = session.get(_USER_ID)
+    user_id = session.get(USER_ID)
     if user_id is None:
         return None
     found: CurrentUser | None = None
@@ -164,10 +187,18 @@ def _load_user() -> CurrentUser | None:
         with services().sessions() as db:
             user = db.get(User, user_id)
             if user is not None and user.active:
-                found = CurrentUser(user.id, user.username, user.role, effective_sids(db, user))
+                sids = effective_sids(db, user)
+                granted = access_fingerprint(user.role, sids, user.password_hash)
+                if session.get(_ACCESS) == granted:
+                    found = CurrentUser(user.id, user.username, user.role, sids)
     if found is None:
-        session.clear()
+        _end_session()
     return found
+
+
+def _end_session() -> None:
+    session.clear()
+    renew_session()
 
 
 def _is_public(endpoint: str | None) -> bool:
@@ -217,13 +248,14 @@ def login() -> ResponseReturnValue:
 
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    claimed = username[:_MAX_USERNAME]
+    claimed = username[:USERNAME_MAX]
     user_id: int | None = None
-    # One transaction for the check and its audit entry: the failure counter that drives the
-    # lockout must be committed even though sign-in failed.
+    granted = ""
+    # One transaction for the check and its audit entry: the failure counters that pause
+    # guessing must be committed even though sign-in failed.
     with transaction(services().sessions) as db:
         try:
-            user = authenticate(db, username, password)
+            user = authenticate(db, username, password, _client_ip())
         except LoginRefused as refused:
             record(
                 db,
@@ -244,11 +276,13 @@ def login() -> ResponseReturnValue:
                 outcome=Outcome.OK,
             )
             user_id = user.id
+            granted = access_fingerprint(user.role, effective_sids(db, user), user.password_hash)
     if user_id is None:
         page = render_template("login.html", username=claimed, failed=True, next_url=next_url)
         return page, 401
-    session.clear()
-    session[_USER_ID] = user_id
+    _end_session()
+    session[USER_ID] = user_id
+    session[_ACCESS] = granted
     return redirect(next_url or url_for("search.index"))
 
 
@@ -258,6 +292,6 @@ def logout() -> ResponseReturnValue:
     user = signed_in_user()
     with transaction(services().sessions) as db:
         record(db, actor=user.username, action="logout", target=user.username, ip=_client_ip())
-    session.clear()
+    _end_session()
     flash("You have signed out.")
     return redirect(url_for("auth.login"))

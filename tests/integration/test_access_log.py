@@ -11,6 +11,9 @@ from pathlib import Path
 
 import requests
 
+from foi_core.db import build_engine
+from foi_core.migrate import upgrade
+from foi_core.settings import Settings
 from tests.mail import free_port
 
 
@@ -23,6 +26,8 @@ def test_access_log_records_paths_without_query_strings(tmp_path: Path) -> None:
         "FOI_DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}",
         "FOI_SECURE_COOKIES": "false",
     }
+    # Sessions (the sign-in form's token) are kept in the database: it must be migrated.
+    upgrade(build_engine(Settings.from_env(env)))
     # The same command line `foi serve` runs.
     server = subprocess.Popen(
         [

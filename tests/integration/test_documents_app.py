@@ -148,5 +148,9 @@ def test_group_sids_trim_like_the_users_own(app: Flask) -> None:
     assert "Disciplinary" not in _results(member, "zebra")
     with transaction(services.sessions) as session:
         add_to_group(session, "HR casework", "grouped")
+    # Joining a group changes what the member may see: it ends their sessions, and the next
+    # sign-in carries the group's SIDs.
+    assert member.get("/").status_code == 302
+    _sign_in(member, "grouped")
     assert "Disciplinary" in _results(member, "zebra")
     assert member.get(f"/documents/{SECRET_ID}").status_code == 200

@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-# "0014" once that revision lands (being written alongside this one).
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
