@@ -154,7 +154,7 @@ def search_documents() -> ResponseReturnValue:
     size = args.get("size", "20")
     if args.get("sort", "relevance") not in {s.value for s in Sort}:
         abort(400, description="sort must be relevance, newest or oldest")
-    if not size.isdigit() or not 1 <= int(size) <= MAX_PAGE_SIZE:
+    if not size.isdecimal() or not 1 <= int(size) <= MAX_PAGE_SIZE:
         abort(400, description=f"size must be a whole number from 1 to {MAX_PAGE_SIZE}")
     sort = Sort(args.get("sort", "relevance"))
     selection = FacetSelection.from_params(args.to_dict(flat=False))
@@ -262,7 +262,7 @@ def document_text(doc_id: str) -> ResponseReturnValue:
     user = signed_in_user()
     _doc, outcome = load_visible(doc_id, user, "view")
     page = request.args.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
+    if not page.isdecimal() or int(page) < 1:
         abort(400, description="page must be a whole number from 1")
     text = records.text_page(
         services().es, services().index.read_alias, doc_id, user.principal(), int(page)

@@ -76,7 +76,7 @@ def _actor() -> str:
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 0 < int(raw) < 1_000_000:
+    if not raw.isdecimal() or not 0 < int(raw) < 1_000_000:
         abort(400, description="page must be a whole number from 1")
     return int(raw)
 

@@ -63,14 +63,14 @@ def _iso(value: datetime | date | None) -> str | None:
 
 def _number(raw: str, what: str) -> int:
     """A path id: anything but a plain number names nothing, so it is a 404."""
-    if not raw.isdigit() or len(raw) > 9:
+    if not raw.isdecimal() or len(raw) > 9:
         abort(404, description=f"there is no {what} {raw[:40]!r}")
     return int(raw)
 
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 0 < int(raw) < 1_000_000:
+    if not raw.isdecimal() or not 0 < int(raw) < 1_000_000:
         abort(400, description="page must be a whole number from 1")
     return int(raw)
 

@@ -112,7 +112,7 @@ def sentence(message: str) -> str:
 
 def page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    return int(raw) if raw.isdecimal() and 0 < len(raw) < 7 else 1
 
 
 def date_fields(prefix: str) -> dict[str, str]:
@@ -132,7 +132,7 @@ def date_from_fields(parts: dict[str, str], what: str) -> tuple[dt.date | None, 
         return None, f"Enter {what}"
     if missing:
         return None, f"{sentence(what)} must include a {' and '.join(missing)}"
-    if not all(parts[name].isdigit() for name in ("day", "month", "year")):
+    if not all(parts[name].isdecimal() for name in ("day", "month", "year")):
         return None, f"{sentence(what)} must be a real date, in numbers"
     if len(parts["year"]) != 4:
         return None, "The year must have 4 numbers"
@@ -156,7 +156,7 @@ def iso_date(raw: object) -> dt.date | None:
 def minutes_from(raw: str) -> int | None:
     """Whole minutes from "90", "1:30" or "1h 30m"; None if it is none of those."""
     text = raw.strip().lower().replace(" ", "")
-    if text.isdigit() and len(text) < 6:
+    if text.isdecimal() and len(text) < 6:
         return int(text)
     found = re.fullmatch(
         r"(\d{1,2}):(\d{2})|(?:(\d{1,2})h)?(?:(\d{1,4})m(?:in(?:s|utes)?)?)?", text

@@ -105,7 +105,7 @@ def view(doc_id: str) -> ResponseReturnValue:
     user = signed_in_user()
     doc, outcome = load_visible(doc_id, user, "view")
     page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() else 1
+    page_number = int(page) if page.isdecimal() else 1
     es, alias, principal = services().es, services().index.read_alias, user.principal()
     text = records.text_page(es, alias, doc_id, principal, page_number)
     audit_access(user, "view", doc_id, outcome, path=doc.get("path"), source=doc.get("source"))

@@ -72,7 +72,7 @@ def _sentence(message: str) -> str:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    return int(raw) if raw.isdecimal() and 0 < len(raw) < 7 else 1
 
 
 def search_params(raw: str) -> str:
@@ -360,7 +360,7 @@ def _choose(
     errors: Errors = {}
     chosen = request.form.get("hold", "")
     if request.method == "POST":
-        if not (chosen.isdigit() and len(chosen) < 10):
+        if not (chosen.isdecimal() and len(chosen) < 10):
             errors = {"hold": "Choose the hold to add this to"}
         else:
             refused = _add_scope(int(chosen), kind, scope)

@@ -78,7 +78,7 @@ def _sentence(message: str) -> str:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    return int(raw) if raw.isdecimal() and 0 < len(raw) < 7 else 1
 
 
 def _audit(action: str, target: str, *, outcome: str = Outcome.OK, **details: Any) -> None:

@@ -283,7 +283,7 @@ def _state_from_request() -> SearchState:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return min(int(raw), MAX_PAGE_NUMBER) if raw.isdigit() and int(raw) > 0 else 1
+    return min(int(raw), MAX_PAGE_NUMBER) if raw.isdecimal() and int(raw) > 0 else 1
 
 
 def _page(state: SearchState, **context: Any) -> str:

@@ -1,4 +1,4 @@
-"""Security headers on every response.
+"""Security headers on every response, and ids in URLs kept within what the database holds.
 
 The policy allows no inline script or style at all, so templates must keep every style in
 static/app.css and carry no `style=` attributes, `<script>` or `on*=` handlers (a unit test
@@ -7,7 +7,10 @@ scans them).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, request
+from werkzeug.routing import IntegerConverter, Map
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -23,7 +26,23 @@ HEADERS = {
 STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
+# The largest value of the database's INTEGER ids (PostgreSQL's is 32-bit; SQLite refuses
+# anything past 64 bits with an error rather than "not found").
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a route: a number past MAX_ID matches no route (404), like any id that
+    does not exist, instead of reaching the database."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    """Before any blueprint is registered: routes take the id converter when they are added."""
+    app.url_map.converters["int"] = IdConverter
     app.after_request(add_security_headers)
 
 
