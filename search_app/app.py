@@ -3,14 +3,14 @@
 Invariants:
 - settings, the database engine and the Elasticsearch client are built once per process, here,
   and reached through `auth.services()`;
-- the session-signing key comes from settings or a generated 0600 file; there is no default key;
+- the key that signs form (CSRF) tokens comes from settings or a generated 0600 file; there is
+  no default key (sessions themselves live on the server: see auth.py);
 - every route requires a signed-in user unless its view is marked `@public` (see auth.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
@@ -50,8 +50,6 @@ from search_app import (
     statistics_views,
 )
 
-# Signed session cookies are refused after this long: a working day, then sign in again.
-SESSION_LIFETIME = timedelta(hours=8)
 # The app only takes small forms; anything bigger is refused before it is parsed.
 MAX_REQUEST_BYTES = 64 * 1024
 _MIN_SECRET_CHARS = 32
@@ -87,7 +85,6 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     engine = build_engine(settings)
