@@ -127,6 +127,9 @@ class Settings:
     session_max_hours: int = 8
     # Days an API token stays valid unless its creator chooses otherwise.
     token_days: int = 90
+    # Reverse proxies in front of the web app whose X-Forwarded-For/-Proto are believed (None:
+    # none, the peer's address is the client's). Sign-in pauses and the audit log use it.
+    proxy_hops: int | None = None
 
     @property
     def effective_export_dir(self) -> Path:
@@ -261,6 +264,7 @@ _INTS = {
     "session_idle_minutes": "FOI_SESSION_IDLE_MINUTES",
     "session_max_hours": "FOI_SESSION_MAX_HOURS",
     "token_days": "FOI_TOKEN_DAYS",
+    "proxy_hops": "FOI_PROXY_HOPS",
 }
 _BOOLS = {
     "secure_cookies": "FOI_SECURE_COOKIES",

@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cases.export import ExportSettings
 from cases.export_jobs import Exporter
@@ -87,6 +88,11 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
+    if settings.proxy_hops:
+        # The client's address is the proxy's last-added X-Forwarded-For entry, not the proxy.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
     engine = build_engine(settings)
     sessions = session_factory(engine, load_audit_seal(settings))
     client = build_elasticsearch(settings) if es is None else es

@@ -332,3 +332,32 @@ def test_guessing_across_accounts_from_one_address_is_paused(app: Flask) -> None
         _sign_in(app.test_client(), f"user{number}", WRONG, ip=ip)
     assert _sign_in(app.test_client(), "olive", PASSWORD, ip=ip).status_code == 401
     assert _sign_in(app.test_client(), "olive", PASSWORD, ip="10.9.9.9").status_code == 302
+
+
+def test_behind_a_proxy_the_forwarded_address_is_the_clients(tmp_path: Path, es: object) -> None:
+    """Pauses are per address: behind a reverse proxy (FOI_PROXY_HOPS) that address is the
+    client's; without the setting a forged X-Forwarded-For changes nothing."""
+    for hops, expected in ((1, "203.0.113.5"), (None, "127.0.0.1")):
+        settings = Settings(
+            state_dir=tmp_path / str(hops),
+            database_url=f"sqlite:///{tmp_path / f'{hops}.db'}",
+            index_prefix="test-sessions-unused",
+            secure_cookies=False,
+            proxy_hops=hops,
+        )
+        proxied = create_app(settings)
+        upgrade(proxied.extensions["foi"].engine)
+        client = proxied.test_client()
+        found = _CSRF.search(client.get("/login").get_data(as_text=True))
+        assert found
+        client.post(
+            "/login",
+            data={"csrf_token": found.group(1), "username": "nobody", "password": WRONG},
+            headers={"X-Forwarded-For": "203.0.113.5"},
+        )
+        [entry] = _audit(proxied, "login")
+        assert entry.ip == expected
+        with proxied.extensions["foi"].sessions() as db:
+            addresses = set(db.execute(select(LoginThrottle.ip)).scalars())
+        assert addresses == {expected}
+        proxied.extensions["foi"].engine.dispose()
