@@ -120,7 +120,8 @@ def normalised_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
         "authors": _all(meta, "dc:creator", "meta:author", "Author", "Message-From-Name"),
         "created": _date(_first(meta, "dcterms:created", "meta:creation-date", "Creation-Date")),
         "modified": _date(_first(meta, "dcterms:modified", "Last-Modified", "modified")),
-        "page_count": int(pages) if pages and pages.isdigit() else None,
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        "page_count": int(pages) if pages and pages.isdecimal() else None,
         "language": _first(meta, "language", "dc:language"),
         "email_from": _addresses(meta, "Message-From-Email", "Message-From", "Message:From-Email"),
         "email_to": _addresses(meta, "Message-To-Email", "Message-To", "Message:To-Email"),
