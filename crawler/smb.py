@@ -190,7 +190,9 @@ class FileFacts:
     path: str  # POSIX, relative to the location's root folder
     size: int
     mtime_ns: int
-    created_ns: int  # unreliable on Samba, which reports birth time only where the fs keeps it
+    # Kept by a rename; a new file has its own, also when it is given a deleted file's inode
+    # (Samba with `store dos attributes` keeps it in an xattr). 0 when the server reports none.
+    created_ns: int
     file_id: int  # the inode on Samba; survives renames and moves, changes on atomic replace
     attributes: int  # Windows FILE_ATTRIBUTE_* bits
 

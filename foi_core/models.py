@@ -245,6 +245,10 @@ class FileState(Base):
     # Fingerprint of the ACL fields last indexed (indexer.documents.acl_fingerprint); None
     # until the file's ACL has been recorded since migration 0015.
     acl_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
+    # Creation time the listing reported (ns since 1970); with the file id it tells a file
+    # moved at source from a new file given a deleted file's inode. None: not known (rows
+    # from before migration 0017, or a server that reports none), which is never a move.
+    created_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True, default=None)
 
 
 class HoldStatus(enum.StrEnum):

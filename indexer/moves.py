@@ -1,4 +1,12 @@
-"""Document ids retired by moves at source, and the ids that replaced them.
+"""Files moved at source: which known file a file at a new path is, the document ids its move
+retired, and the ids that replaced them.
+
+A file found at a path the crawl does not know is the known file it was moved from only when
+both its file id and its creation time are that file's (`moved_from`). On Samba the file id
+is the inode, and the file system gives a deleted file's inode to the next new file, perhaps
+in another folder with looser permissions: by the id alone, that file would take the deleted
+file's holds, case collections and links. A rename keeps the creation time; a new file has
+its own.
 
 Ids derive from paths (`indexer.documents`), so a file renamed or moved gets new ones. The
 crawl records each retired id with its successor (`remember_moves`, in the transaction that
@@ -13,9 +21,49 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from foi_core.models import DocumentMove
+from crawler.smb import FileFacts, FileVanished, SmbShare, SourceError
+from foi_core.models import DocumentMove, FileState, stored_file_id
+
+
+def moved_from(
+    sessions: sessionmaker[Session], share: SmbShare, source: str, facts: FileFacts
+) -> FileState | None:
+    """The known file `facts` is, moved or renamed (and perhaps changed since: size and time
+    are not compared), or None when it is a new file.
+
+    That file has the same file id and the same creation time, and its old path is gone. A
+    creation time that is not known on either side (a crawl state from before it was
+    recorded, a server that reports none) makes it a new file: the old one is then recorded
+    deleted at source (a held one stays findable, its original kept in the preservation
+    store) and this one is indexed under its own ACL. Taking a stranger for the old file
+    would give it the old file's holds, cases and links, and the old file's content its ACL;
+    missing a move only leaves the old file's records where they were."""
+    if not facts.file_id or not facts.created_ns:
+        return None
+    with sessions() as session:
+        candidates = (
+            session.execute(
+                select(FileState).where(
+                    FileState.source_name == source,
+                    FileState.file_id == stored_file_id(facts.file_id),
+                    FileState.created_ns == facts.created_ns,
+                    FileState.deleted.is_(False),
+                    FileState.path != facts.path,
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for candidate in candidates:
+        try:
+            share.stat(candidate.path)
+        except FileVanished:
+            return candidate
+        except SourceError:
+            continue
+    return None
 
 
 def remember_moves(session: Session, source: str, ids: Mapping[str, str]) -> None:

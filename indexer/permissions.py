@@ -6,8 +6,8 @@ same way. So every incremental crawl reads each unchanged file's security descri
 compound round trip: CREATE with READ_CONTROL, QUERY_INFO, CLOSE; never the content), and when
 what it means to the index (owner, allowed and denied SIDs, status) differs from the
 fingerprint kept on the file's crawl state, rewrites only the ACL fields of the file's
-documents: the file, what is embedded in it, and its held versions. Nothing is re-read or
-re-extracted.
+documents: the file and what is embedded in it take the new ACL; its held versions are
+narrowed by it (`AclFields.narrowed_by`). Nothing is re-read or re-extracted.
 
 Invariants:
 - The fields written are exactly those `FileProcessor` indexes for the same ACL (`AclFields`),
@@ -15,8 +15,14 @@ Invariants:
 - An ACL the server will not give (access denied, a malformed descriptor) is recorded as
   unreadable, which no front-office SID matches: the safe side. A file that vanished since it
   was listed, or a connection lost meanwhile, changes nothing (the next crawl looks again).
+- A held version (a held file's earlier content) is never more visible than any ACL the
+  file has had since the version was kept: its allowed SIDs are those both its own ACL and
+  the file's new one allow, its denied SIDs those either denies. Under the search trimming
+  (`indexer.queries.acl_filter`: some SID allowed, none denied) whoever the narrowed ACL lets
+  in, both let in. Loosening a file's permissions never shows its old content to anyone the
+  old ACL kept out.
 - The index is written before the crawl state: a crawl stopped in between writes the same
-  fields again next time.
+  fields again next time (narrowing twice by the same ACL is narrowing once).
 - Descriptors are read in batches on a thread of their own while the walk goes on, several
   requests in flight (`crawler.acl_batch`), with a bounded backlog, so memory stays flat
   however large the share.
@@ -25,7 +31,7 @@ Invariants:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,6 +85,27 @@ class AclFields:
         # Recorded, not fatal; the document then matches no front-office SID (safe side).
         return cls(None, (), (), f"unreadable: {acl}"[:200])
 
+    @classmethod
+    def of_document(cls, doc: Mapping[str, Any]) -> AclFields:
+        """The ACL fields an index document carries."""
+        owner = doc.get("acl_owner")
+        return cls(
+            str(owner) if owner is not None else None,
+            tuple(doc.get("acl_allow") or ()),
+            tuple(doc.get("acl_deny") or ()),
+            str(doc.get("acl_status") or "ok"),
+        )
+
+    def narrowed_by(self, other: AclFields) -> AclFields:
+        """These fields, visible to no more than `other` lets in too: allowed SIDs both allow,
+        denied SIDs either denies. The owner stays (it grants nothing); an unreadable status
+        stays, or becomes `other`'s."""
+        allowed = set(other.allow)
+        allow = tuple(sid for sid in self.allow if sid in allowed)
+        deny = tuple(dict.fromkeys((*self.deny, *other.deny)))
+        status = self.status if self.status != "ok" else other.status
+        return AclFields(self.owner, allow, deny, status)
+
     @property
     def fingerprint(self) -> str:
         return acl_fingerprint(self.owner, self.allow, self.deny, self.status)
@@ -127,27 +154,58 @@ class PermissionRefresh:
         return [(k, _fields(found[k.path])) for k in known]
 
     def apply(self, changes: list[tuple[_Known, AclFields]]) -> None:
-        """Write the new ACL fields on every document of each file, then its fingerprint."""
-        fields = {known.doc_id: acl.document_fields() for known, acl in changes}
-        roots = list(fields)
-        query = {
-            "bool": {
-                "should": [{"terms": {"root_id": roots}}, {"terms": {"version_of": roots}}],
-                "minimum_should_match": 1,
-            }
-        }
-        updates = []
-        for doc in scan(self.es, self.names.read_alias, query, ["doc_id", "root_id", "version_of"]):
-            root = doc.get("version_of") or doc.get("root_id")
-            if root in fields:
-                updates.append({"doc_id": doc["doc_id"], **fields[root]})
-        if updates:
-            write_partial(self.es, self.names.write_alias, updates)
+        """Write the new ACL fields on every document of each file and narrow its held
+        versions by them, then record its fingerprint."""
+        rewrite_acls(self.es, self.names, {known.doc_id: acl for known, acl in changes})
         with transaction(self.sessions) as session:
             session.execute(
                 update(FileState),
                 [{"id": known.state_id, "acl_hash": acl.fingerprint} for known, acl in changes],
             )
+
+
+_ACL_SOURCE = [
+    "doc_id",
+    "root_id",
+    "version_of",
+    "acl_owner",
+    "acl_allow",
+    "acl_deny",
+    "acl_status",
+]
+
+
+def rewrite_acls(
+    es: Elasticsearch,
+    names: IndexNames,
+    fields: Mapping[str, AclFields],
+    *,
+    versions_only: bool = False,
+) -> int:
+    """Give each file (by document id) its new ACL fields: its own and its embedded
+    documents take them (unless `versions_only`: the caller wrote those already), its held
+    versions are narrowed by them. Held versions must be searchable (refreshed) to be found.
+    Returns the number of documents written."""
+    if not fields:
+        return 0
+    roots = list(fields)
+    should: list[dict[str, Any]] = [{"terms": {"version_of": roots}}]
+    if not versions_only:
+        should.append({"terms": {"root_id": roots}})
+    query = {"bool": {"should": should, "minimum_should_match": 1}}
+    updates = []
+    for doc in scan(es, names.read_alias, query, _ACL_SOURCE):
+        version_of = doc.get("version_of")
+        if version_of:
+            if version_of not in fields:
+                continue
+            now = AclFields.of_document(doc)
+            narrowed = now.narrowed_by(fields[version_of])
+            if narrowed != now:
+                updates.append({"doc_id": doc["doc_id"], **narrowed.document_fields()})
+        elif doc.get("root_id") in fields:
+            updates.append({"doc_id": doc["doc_id"], **fields[doc["root_id"]].document_fields()})
+    return write_partial(es, names.write_alias, updates) if updates else 0
 
 
 def _fields(acl: FileAcl | SourceError) -> AclFields | None:

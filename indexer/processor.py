@@ -28,6 +28,7 @@ from crawler.reader import FileTooLarge, ReadResult, read_file, read_file_and_ac
 from crawler.smb import AccessDenied, FileFacts, FileVanished, SmbShare, SourceError
 from foi_core.db import transaction
 from foi_core.models import FileState, stored_file_id
+from indexer.annotations import version_doc_id
 from indexer.bulk import delete_documents, write_documents, write_partial
 from indexer.documents import (
     FileRecord,
@@ -45,8 +46,8 @@ from indexer.extract import (
 )
 from indexer.keeping import FileMove, NoRecordKeeping, RecordKeeping
 from indexer.lifecycle import IndexNames
-from indexer.moves import remember_moves
-from indexer.permissions import AclFields
+from indexer.moves import moved_from, remember_moves
+from indexer.permissions import AclFields, rewrite_acls
 from indexer.reuse import ContentReuse
 
 FAILED_STATUSES = frozenset(
@@ -103,9 +104,9 @@ class FileProcessor:
 
     def process(self, facts: FileFacts, run_id: int, previous: FileState | None) -> FileOutcome:
         if previous is None:
-            moved_from = self._move_source(facts)
-            if moved_from is not None:
-                previous, status = self._move(facts, moved_from, run_id)
+            source = moved_from(self.sessions, self.share, self.source, facts)
+            if source is not None:
+                previous, status = self._move(facts, source, run_id)
                 if status is not None:
                     return FileOutcome(facts.path, "renamed", status)
                 # Moved and changed: the change is handled under the file's new identity, as
@@ -125,8 +126,7 @@ class FileProcessor:
         except FileVanished:
             return FileOutcome(facts.path, "vanished", "vanished")
         record = self._record(facts, result.sha256, result.mime, acl)
-        if previous is not None and not previous.deleted and previous.sha256 != record.sha256:
-            self.keeping.before_replace(previous.doc_id, previous.sha256, record.sha256)
+        replaced = self._before_replace(previous, record.sha256)
         try:
             with self.reuse.hash_lock(record.sha256):
                 reused = self.reuse.by_hash(record, crawled)
@@ -134,6 +134,7 @@ class FileProcessor:
                     status, written = reused
                     if previous is not None:
                         self._drop_stale_children(written[0], written)
+                    self._narrow_versions(previous, record, replaced=replaced)
                     self._save_state(facts, record, status, run_id)
                     return FileOutcome(facts.path, kind, status, reused=True)
                 if result.spool is None or facts.size == 0:
@@ -156,6 +157,7 @@ class FileProcessor:
         finally:
             if result.spool is not None:
                 result.spool.close()
+        self._narrow_versions(previous, record, replaced=replaced)
         self._save_state(facts, record, extraction.status, run_id)
         return FileOutcome(facts.path, kind, extraction.status, extracted=extracted)
 
@@ -194,7 +196,11 @@ class FileProcessor:
                 self.sleep(unavailable - 1)
 
     def _record(
-        self, facts: FileFacts, sha256: str, mime: str, acl: FileAcl | SourceError | None = None
+        self,
+        facts: FileFacts,
+        sha256: str,
+        mime: str,
+        acl: FileAcl | SourceError | AclFields | None = None,
     ) -> FileRecord:
         """The file's index record; its ACL is read here unless the caller has it already."""
         if acl is None:
@@ -203,7 +209,7 @@ class FileProcessor:
             except SourceError as exc:
                 acl = exc
         # An unreadable ACL is recorded, not fatal (see indexer.permissions.AclFields).
-        fields = AclFields.of(acl)
+        fields = acl if isinstance(acl, AclFields) else AclFields.of(acl)
         return FileRecord(
             source=self.source,
             share=self.share.location.share,
@@ -221,6 +227,34 @@ class FileProcessor:
             acl_status=fields.status,
         )
 
+    def _before_replace(self, previous: FileState | None, sha256: str) -> bool:
+        """Tell record keeping that the file's documents are about to be overwritten with
+        other content (`sha256`, "" for none), so a held file's are kept as a version first.
+        Returns whether they were about to be."""
+        if previous is None or previous.deleted or previous.sha256 == sha256:
+            return False
+        self.keeping.before_replace(previous.doc_id, previous.sha256, sha256)
+        return True
+
+    def _narrow_versions(
+        self, previous: FileState | None, record: FileRecord, *, replaced: bool
+    ) -> None:
+        """A file whose ACL changed with its content (or its path) narrows its held versions
+        by the new ACL, as a permission change alone does (see `indexer.permissions`): a
+        held version, kept with the ACL its content had, never becomes more visible.
+        `replaced`: the file's earlier content was just handed to `before_replace`."""
+        if previous is None or previous.acl_hash == record.acl_hash:
+            return
+        kept = version_doc_id(previous.doc_id, previous.sha256)
+        if replaced and self.es.exists(index=self.names.read_alias, id=kept):
+            # A version kept just now is not searchable yet.
+            self.es.indices.refresh(index=self.names.write_alias)
+        fields = AclFields(
+            record.acl_owner, tuple(record.acl_allow), tuple(record.acl_deny), record.acl_status
+        )
+        doc_id = file_doc_id(self.source, record.path)
+        rewrite_acls(self.es, self.names, {doc_id: fields}, versions_only=True)
+
     def _drop_stale_children(self, root_id: str, written: list[str]) -> None:
         """Delete the embedded documents a file's earlier content held and its current content
         does not (a member taken out of a zip, an attachment removed): ids are deterministic,
@@ -229,38 +263,6 @@ class FileProcessor:
         stale = [doc for doc in self._ids({"term": {"root_id": root_id}}) if doc not in keep]
         if stale:
             delete_documents(self.es, self.names.write_alias, stale)
-
-    def _move_source(self, facts: FileFacts) -> FileState | None:
-        """The known file with this file id whose old path is gone: `facts` is that file,
-        renamed or moved (and perhaps changed since: size and time are not compared).
-
-        On Samba the file id is the inode, which the file system may give a new file after the
-        old one was deleted between two crawls. Such a file is taken for the old one, moved and
-        changed: it inherits the old file's holds and collections, and a held old file's
-        content is kept as a held version, so nothing held is lost (the safe side)."""
-        if not facts.file_id:
-            return None
-        with self.sessions() as session:
-            candidates = (
-                session.execute(
-                    select(FileState).where(
-                        FileState.source_name == self.source,
-                        FileState.file_id == stored_file_id(facts.file_id),
-                        FileState.deleted.is_(False),
-                        FileState.path != facts.path,
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        for candidate in candidates:
-            try:
-                self.share.stat(candidate.path)
-            except FileVanished:
-                return candidate
-            except SourceError:
-                continue
-        return None
 
     def _move(self, facts: FileFacts, old: FileState, run_id: int) -> tuple[FileState, str | None]:
         """Give a moved file its new path and ids without re-reading it: record keeping moves
@@ -287,16 +289,22 @@ class FileProcessor:
         if original is not None:
             # As last indexed: a change found with the move is indexed over it afterwards.
             was = replace(facts, size=old.size, mtime_ns=old.mtime_ns)
-            record = self._record(was, old.sha256, original.get("mime_type", ""))
+            unchanged = (old.size, old.mtime_ns) == (facts.size, facts.mtime_ns)
+            # Unchanged, this is the file's content now, under its ACL now. Changed, it is the
+            # old content (a held file's is kept as a held version next): it keeps the ACL it
+            # was indexed with, never the one the file has at its new path.
+            acl = None if unchanged else AclFields.of_document(original)
+            record = self._record(was, old.sha256, original.get("mime_type", ""), acl)
             acl_hash = record.acl_hash
             copied, _ = self.reuse.copy_extraction(
                 original, record, crawled, duplicate="duplicate_of" in original
             )
-            if (old.size, old.mtime_ns) == (facts.size, facts.mtime_ns):
+            if unchanged:
                 status = copied
-            else:
-                # The change is handled next, against these documents: make them searchable.
-                self.es.indices.refresh(index=self.names.write_alias)
+                if old.acl_hash != record.acl_hash:
+                    # The held versions `keeping.moved` re-pointed are not searchable yet.
+                    self.es.indices.refresh(index=self.names.write_alias)
+                    self._narrow_versions(old, record, replaced=False)
             if "duplicate_of" not in original:
                 # An original that moved takes its duplicates' pointers with it.
                 copies = self._ids({"term": {"duplicate_of": old.doc_id}})
@@ -305,6 +313,10 @@ class FileProcessor:
                     self.names.write_alias,
                     ({"doc_id": copy, "duplicate_of": new_id} for copy in copies),
                 )
+        if status is None:
+            # The change is handled next, against these documents and the held versions
+            # re-pointed to them: make them searchable.
+            self.es.indices.refresh(index=self.names.write_alias)
         delete_documents(
             self.es, self.names.write_alias, self._ids({"term": {"root_id": old.doc_id}})
         )
@@ -353,11 +365,11 @@ class FileProcessor:
         """Index the file's facts without content; what its earlier content held goes."""
         record = self._record(facts, "", "", acl)
         document = file_document(record, status, reason, None, crawled)
-        if previous is not None and not previous.deleted and previous.sha256:
-            self.keeping.before_replace(previous.doc_id, previous.sha256, "")
+        replaced = self._before_replace(previous, "")
         self._write([document])
         if previous is not None:
             self._drop_stale_children(document["doc_id"], [document["doc_id"]])
+        self._narrow_versions(previous, record, replaced=replaced)
         self._save_state(facts, record, status, run_id)
         return FileOutcome(facts.path, kind, status)
 
@@ -375,5 +387,6 @@ class FileProcessor:
             state.file_id = stored_file_id(facts.file_id)
             state.sha256, state.status = record.sha256, status
             state.acl_hash = record.acl_hash
+            state.created_ns = facts.created_ns or None
             state.doc_id = file_doc_id(self.source, facts.path)
             state.last_seen_run, state.deleted = run_id, False

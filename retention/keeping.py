@@ -3,12 +3,15 @@
 - Every document written carries its file's unreleased hold ids, and every file its record
   class, disposal date and reason under the schedule in force.
 - Before a held file's documents are overwritten with different content, they are kept as a
-  held version (`version_of` the file), its content already in the preservation store; the
-  change is recorded and audited. A held file deleted or moved at source is recorded and
-  audited the same way.
-- Identity follows the SMB file id: a file moved or renamed at source takes everything keyed
-  by its document ids (holds, preservation, changes at source, held versions, case
-  collections) to its new ids, held or not.
+  held version (`version_of` the file), its content already in the preservation store, with
+  the ACL that content was indexed with (the crawl narrows it when the file's ACL changes, and
+  never loosens it: `indexer.permissions`); the change is recorded and audited. A held file
+  deleted or moved at source is recorded and audited the same way.
+- Identity follows the SMB file id and creation time (`indexer.moves.moved_from`): a file
+  moved or renamed at source takes everything keyed by its document ids (holds,
+  preservation, changes at source, held versions, case collections) to its new ids, held or
+  not. A new file given a deleted file's file id (an inode the file system reused) takes
+  nothing: the deleted file is recorded deleted at source, its records stay with it.
 - After each crawl the folder and query holds are re-applied, the current content of every
   held file of the source is owed a copy, and owed copies are made.
 """
