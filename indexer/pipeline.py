@@ -25,9 +25,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.smb import FileFacts, SourceError
@@ -231,6 +231,9 @@ class CrawlPipeline:
     def _crawl(self, run_id: int, full: bool, counts: CrawlCounts, progress: Progress) -> None:
         known = self._known_states()
         unchanged: list[str] = []
+        # Creation times of unchanged files crawled before they were recorded: without one a
+        # rename is never taken for a move (see indexer.moves), so fill them in as they are seen.
+        created: dict[str, int] = {}
         dispatch = self.dispatch or ThreadDispatch(self.processor, self.workers)
         processor = self.processor
         refresh = PermissionRefresh(processor.share, processor.es, processor.names, self.sessions)
@@ -248,8 +251,10 @@ class CrawlPipeline:
                     counts.unchanged += 1
                     acls.check(previous)
                     unchanged.append(item.path)
+                    if previous.created_ns is None and item.created_ns:
+                        created[item.path] = item.created_ns
                     if len(unchanged) >= 500:
-                        self._touch(unchanged, run_id)
+                        self._touch(unchanged, run_id, created)
                     continue
                 _count(files.submit(item, previous), counts, progress)
                 if counts.seen % 100 == 0:
@@ -257,10 +262,10 @@ class CrawlPipeline:
             for finished in files.drain():
                 _count(finished, counts, progress)
             counts.permissions = acls.finish()
-        self._touch(unchanged, run_id)
+        self._touch(unchanged, run_id, created)
 
-    def _touch(self, paths: list[str], run_id: int) -> None:
-        if not paths:
+    def _touch(self, paths: list[str], run_id: int, created: dict[str, int]) -> None:
+        if not paths and not created:
             return
         with transaction(self.sessions) as session:
             for chunk in _chunks(paths, 500):
@@ -269,7 +274,16 @@ class CrawlPipeline:
                     .where(FileState.source_name == self.source, FileState.path.in_(chunk))
                     .values(last_seen_run=run_id)
                 )
+            if created:
+                table = cast(Table, FileState.__table__)
+                session.connection().execute(
+                    update(table)
+                    .where(table.c.source_name == self.source, table.c.path == bindparam("p"))
+                    .values(created_ns=bindparam("c")),
+                    [{"p": path, "c": ns} for path, ns in created.items()],
+                )
         paths.clear()
+        created.clear()
 
     def _sweep_deleted(self, run_id: int, problems: list[dict[str, str]]) -> int:
         folders = [p["path"].rstrip("/") + "/" for p in problems]

@@ -59,7 +59,17 @@ _BACKOFF_BASE_S = 10.0
 _TRANSIENT_ES_STATUSES = frozenset({429, 503})
 
 # The crawl state a coordinator snapshots for each file it dispatches.
-_STATE_FIELDS = ("size", "mtime_ns", "file_id", "sha256", "doc_id", "status", "deleted")
+_STATE_FIELDS = (
+    "size",
+    "mtime_ns",
+    "file_id",
+    "sha256",
+    "doc_id",
+    "status",
+    "deleted",
+    "acl_hash",
+    "created_ns",
+)
 
 ProcessorProvider = Callable[[str], FileProcessor]
 """The worker process's `FileProcessor` for a source name."""

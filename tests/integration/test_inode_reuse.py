@@ -276,3 +276,24 @@ def _versions(bed: RecordsBed, root_id: str) -> list[dict[str, Any]]:
         "hits"
     ]["hits"]
     return [dict(hit["_source"]) for hit in hits]
+
+
+def test_files_crawled_before_creation_times_were_kept_still_move(bed: RecordsBed) -> None:
+    """A state row from before creation times were recorded gets one on the next crawl that
+    sees the file unchanged, so a later rename of a held file still carries its hold."""
+    records = bed.records
+    hold = create_hold(records, name="Smith", reason="claim", owner="rita", actor="rita")
+    add_scope(records, hold, kind="item", doc_id=bed.doc_id(CONTRACT), actor="rita")
+    with transaction(bed.runtime.sessions) as session:
+        state = session.execute(select(FileState).where(FileState.path == CONTRACT)).scalar_one()
+        state.created_ns = None  # as an upgraded database has it
+    bed.crawl()
+    with bed.runtime.sessions() as session:
+        state = session.execute(select(FileState).where(FileState.path == CONTRACT)).scalar_one()
+        assert state.created_ns
+    bed.workspace.move(CONTRACT, "Cases/Smith/contract (signed).txt")
+    counts = bed.crawl()
+    assert (counts.renamed, counts.deleted) == (1, 0)
+    moved = bed.doc_id("Cases/Smith/contract (signed).txt")
+    with bed.runtime.sessions() as session:
+        assert holds_by_root(session, [moved]) == {moved: [hold]}
