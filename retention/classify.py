@@ -95,6 +95,23 @@ def closed_cases(session: Session, root_ids: Sequence[str]) -> dict[str, date]:
     return {root: day for root, day in found.items() if root not in still_open}
 
 
+def indexed_files(records: Records, root_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What classification reads of these files, as the index holds them at this moment
+    (a real-time read: a write not yet refreshed is seen). A file the index no longer has is
+    missing from the result."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(root_ids), 500):
+        response = records.es.mget(
+            index=records.names.read_alias,
+            ids=list(root_ids[start : start + 500]),
+            source=CLASSIFY_FIELDS,
+        )
+        for doc in response["docs"]:
+            if doc.get("found"):
+                found[doc["_id"]] = {**doc["_source"], "doc_id": doc["_id"]}
+    return found
+
+
 def retention_fields(
     schedule: Schedule | None, doc: Mapping[str, Any], case_closed: date | None = None
 ) -> dict[str, Any]:

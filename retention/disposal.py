@@ -18,39 +18,41 @@ Invariants:
   and the certificate then says so;
 - what is destroyed leaves a stub in the index (metadata plus when, under which class and
   authority, how) and is listed on a destruction certificate (PDF and CSV) kept with the batch,
-  whose counts are the ones `execute` reports.
+  whose counts are the ones `execute` reports;
+- a batch is executed once, file by file, each file at most once; a cancel is honoured between
+  files, and an interrupted execution is resumed by executing again (`retention.execution`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.shares import SourceUnavailable
-from crawler.smb import FileVanished, SourceError
 from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import BatchStatus, DisposalBatch, DisposalItem, FileState
-from indexer.annotations import destroy
 from indexer.scopes import disposal_candidates_query, scan
 from retention.batch_certificate import METHOD, counts, write_certificate
-from retention.classify import CLASSIFY_FIELDS, ScheduleInForce, closed_cases, current_schedule
+from retention.classify import CLASSIFY_FIELDS, closed_cases, current_schedule, indexed_files
 from retention.context import Records, lock_records
+from retention.destruction import GONE_AFTER_CLAIM, on_share, record_outcome
 from retention.disposal_checks import (
+    EXECUTING,
+    AnotherPersonNeeded,
+    DisposalError,
     approvals_needed,
+    batch_for_step,
     open_requests_by_root,
     people_refusal,
     refuse,
 )
+from retention.execution import DESTROYING, ExecutionReport, batch_items, execute
 from retention.holds import holds_by_root
 from retention.schedule import Schedule
-from retention.verified_delete import Approved, NotAsApproved, delete_if_as_approved
 
 __all__ = [
     "METHOD",
@@ -64,28 +66,8 @@ __all__ = [
     "execute",
 ]
 
-log = logging.getLogger(__name__)
 _CANDIDATE_FIELDS = [*CLASSIFY_FIELDS, "unc", "size", "sha256"]
-
-
-class DisposalError(ValueError):
-    """The disposal step cannot be done as asked; the message says why, for the user."""
-
-
-class AnotherPersonNeeded(DisposalError):
-    """This person may not take this step of the batch (they built it, already approved it, or
-    are not a records manager): someone else must."""
-
-
-@dataclass(frozen=True)
-class ExecutionReport:
-    """The batch's items by what happened to them; the certificate gives the same counts."""
-
-    batch_id: int
-    destroyed: int
-    skipped: int
-    failed: int
-    excluded: int = 0
+FINAL_OUTCOMES = ("destroyed", "skipped", "failed")
 
 
 def _open_batches(session: Session) -> set[str]:
@@ -93,7 +75,7 @@ def _open_batches(session: Session) -> set[str]:
         session.execute(
             select(DisposalItem.doc_id)
             .join(DisposalBatch, DisposalBatch.id == DisposalItem.batch_id)
-            .where(DisposalBatch.status.in_((BatchStatus.PENDING, BatchStatus.APPROVED)))
+            .where(DisposalBatch.status.in_((BatchStatus.PENDING, BatchStatus.APPROVED, EXECUTING)))
         ).scalars()
     )
 
@@ -207,15 +189,6 @@ def _datetime(value: object) -> datetime | None:
         return None
 
 
-def _batch(session: Session, batch_id: int, *statuses: str) -> DisposalBatch:
-    batch = session.get(DisposalBatch, batch_id)
-    if batch is None:
-        raise DisposalError(f"there is no disposal batch {batch_id}")
-    if statuses and batch.status not in statuses:
-        raise DisposalError(f"batch {batch_id} is {batch.status}, not {' or '.join(statuses)}")
-    return batch
-
-
 def exclude(
     records: Records,
     batch_id: int,
@@ -230,7 +203,7 @@ def exclude(
     if not reason:
         raise DisposalError("say why the items are excluded")
     with transaction(records.sessions) as session:
-        batch = _batch(session, batch_id, BatchStatus.PENDING)
+        batch = batch_for_step(session, batch_id, BatchStatus.PENDING)
         items = (
             session.execute(
                 select(DisposalItem).where(
@@ -259,7 +232,7 @@ def approve(records: Records, batch_id: int, *, actor: str, ip: str = "") -> str
     """Record one approval; returns the batch's status afterwards."""
     with transaction(records.sessions) as session:
         lock_records(session)
-        batch = _batch(session, batch_id, BatchStatus.PENDING)
+        batch = batch_for_step(session, batch_id, BatchStatus.PENDING)
         needed = approvals_needed(batch, records.approvals_needed)
         if why := people_refusal(session, batch, actor, "approve", needed):
             raise AnotherPersonNeeded(why)
@@ -273,7 +246,16 @@ def approve(records: Records, batch_id: int, *, actor: str, ip: str = "") -> str
             .scalars()
             .all()
         )
-        refuse(session, batch, items, current_schedule(session), actor=actor, stage="approval")
+        refuse(
+            session,
+            batch,
+            items,
+            current_schedule(session),
+            actor=actor,
+            stage="approval",
+            docs=indexed_files(records, [item.doc_id for item in items]),
+            today=date.today(),
+        )
         batch.approved_by = [*batch.approved_by, actor]
         if len(batch.approved_by) >= batch.approvals_needed:
             batch.status = BatchStatus.APPROVED
@@ -289,137 +271,60 @@ def approve(records: Records, batch_id: int, *, actor: str, ip: str = "") -> str
         return batch.status
 
 
-def cancel(records: Records, batch_id: int, *, actor: str, reason: str, ip: str = "") -> None:
+def cancel(records: Records, batch_id: int, *, actor: str, reason: str, ip: str = "") -> int:
+    """Cancel a batch under review, approved, or being executed; returns how many of its files
+    had been destroyed (none unless it was being executed).
+
+    Cancelling an execution takes the records lock, so it lands between two files: the files
+    not yet destroyed are recorded as not destroyed because of the cancel (one an execution had
+    claimed is looked for on the share first), and the certificate is written."""
     with transaction(records.sessions) as session:
-        batch = _batch(session, batch_id, BatchStatus.PENDING, BatchStatus.APPROVED)
+        lock_records(session)
+        batch = batch_for_step(
+            session, batch_id, BatchStatus.PENDING, BatchStatus.APPROVED, EXECUTING
+        )
+        executing = batch.status == EXECUTING
         batch.status, batch.note = BatchStatus.CANCELLED, reason.strip()[:2000]
+        details: dict[str, Any] = {"reason": batch.note, "during_execution": executing}
+        items = batch_items(session, batch.id) if executing else []
+        if executing:
+            for item in items:
+                if not item.excluded and item.outcome not in FINAL_OUTCOMES:
+                    _settle_cancelled(records, session, batch, item, actor)
+            details |= counts(items)
+            batch.executed_at = datetime.now(UTC)
+            batch.counts = {**batch.counts, **counts(items)}
         audit.record(
             session,
             actor=actor,
             action="disposal_cancel",
             target=f"batch:{batch.id}",
             ip=ip,
-            details={"reason": batch.note},
+            details=details,
         )
+        if executing:
+            write_certificate(session, batch, items, records.organisation)
+        return int(details.get("destroyed", 0))
 
 
-def _destroy_one(
-    records: Records,
-    batch: DisposalBatch,
-    item_id: int,
-    actor: str,
-    in_force: ScheduleInForce,
+def _settle_cancelled(
+    records: Records, session: Session, batch: DisposalBatch, item: DisposalItem, actor: str
 ) -> None:
-    """Check and destroy one file under the records lock, recording the item's outcome."""
-    with transaction(records.sessions) as session:
-        lock_records(session)
-        item = session.get_one(DisposalItem, item_id)
-        schedule = in_force.get(session)
-        if not refuse(session, batch, [item], schedule, actor=actor, stage="execution"):
-            return
-        now = datetime.now(UTC)
-        outcome, reason, action = "destroyed", "", "disposal_destroy"
-        approved = Approved(item.size, item.mtime_ns, item.file_id, item.sha256)
-        try:
-            delete_if_as_approved(records.shares(item.source_name), item.path, approved)
-        except NotAsApproved as changed:
-            outcome, reason, action = "skipped", str(changed), "disposal_refused_changed"
-        except FileVanished:
-            outcome, reason = "skipped", "no longer on the share"
-        except (SourceError, SourceUnavailable) as exc:
-            outcome, reason = "failed", f"the share could not be changed: {exc}"
-        if outcome == "destroyed":
-            destroy(
-                records.es,
-                records.names,
-                item.doc_id,
-                {
-                    "destroyed": now.isoformat(),
-                    "destruction_class": item.class_id,
-                    "destruction_authority": item.authority,
-                    "destruction_method": METHOD,
-                    "disposal_batch": batch.id,
-                },
-            )
-            state = session.execute(
-                select(FileState).where(
-                    FileState.source_name == item.source_name, FileState.path == item.path
-                )
-            ).scalar_one_or_none()
-            if state is not None:
-                state.deleted = True
-        item.outcome, item.outcome_reason, item.done_at = outcome, reason[:2000], now
-        audit.record(
-            session,
-            actor=actor,
-            action=action,
-            target=f"doc:{item.doc_id}",
-            outcome={
-                "destroyed": audit.Outcome.OK,
-                "skipped": audit.Outcome.DENIED,
-            }.get(outcome, audit.Outcome.FAILED),
-            details={
-                "batch": batch.id,
-                "path": item.path,
-                "class": item.class_id,
-                "outcome": outcome,
-                "reason": reason,
-                "approved_sha256": item.sha256,
-                "approved_file_id": item.file_id,
-            },
+    """Record a file of a batch cancelled during its execution that was not yet settled."""
+    # A file an execution claimed either has not been deleted yet (and, under the lock this
+    # cancel holds, never will be) or was deleted by an execution that stopped: the share
+    # says which.
+    found = on_share(records, item) if item.outcome == DESTROYING else True
+    if found is False:
+        record_outcome(records, session, batch, item, actor, "destroyed", GONE_AFTER_CLAIM)
+    elif found is None:
+        unknown = (
+            "its execution was interrupted while destroying it and the share could not be "
+            f"checked: see whether it is still at {item.unc}"
         )
-
-
-def execute(records: Records, batch_id: int, *, actor: str, ip: str = "") -> ExecutionReport:
-    """Destroy an approved batch's files one by one (each checked again first), then write its
-    certificate. The counts returned are the certificate's."""
-    with records.sessions() as session:
-        batch = _batch(session, batch_id, BatchStatus.APPROVED)
-        needed = approvals_needed(batch, records.approvals_needed)
-        if why := people_refusal(session, batch, actor, "execute", needed):
-            raise AnotherPersonNeeded(why)
-        item_ids = list(
-            session.execute(
-                select(DisposalItem.id).where(
-                    DisposalItem.batch_id == batch.id,
-                    DisposalItem.excluded.is_(False),
-                    DisposalItem.outcome == "",
-                )
-            ).scalars()
+        record_outcome(records, session, batch, item, actor, "failed", unknown)
+    else:
+        item.outcome, item.done_at = "skipped", datetime.now(UTC)
+        item.outcome_reason = (
+            f"not destroyed: batch {batch.id} was cancelled by {actor} during its execution"
         )
-        session.expunge(batch)
-    in_force = ScheduleInForce()
-    for item_id in item_ids:
-        _destroy_one(records, batch, item_id, actor, in_force)
-    records.es.indices.refresh(index=records.names.write_alias)
-    with transaction(records.sessions) as session:
-        row = _batch(session, batch_id)
-        items = (
-            session.execute(
-                select(DisposalItem)
-                .where(DisposalItem.batch_id == row.id)
-                .order_by(DisposalItem.id)
-            )
-            .scalars()
-            .all()
-        )
-        done = counts(items)
-        row.status, row.executed_by, row.executed_at = (
-            BatchStatus.EXECUTED,
-            actor,
-            datetime.now(UTC),
-        )
-        row.approvals_needed = needed
-        row.counts = {**row.counts, **done}
-        audit.record(
-            session,
-            actor=actor,
-            action="disposal_execute",
-            target=f"batch:{row.id}",
-            ip=ip,
-            details={**done, "approvals_needed": needed},
-        )
-        write_certificate(session, row, items, records.organisation)
-    return ExecutionReport(
-        batch_id, done["destroyed"], done["skipped"], done["failed"], done["excluded"]
-    )

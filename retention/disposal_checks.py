@@ -6,7 +6,11 @@ Checked when the batch is built, at each approval and again for each file at exe
 - no unreleased hold covers it (a refusal is a possible s.77 event, and is audited as such);
 - no open request case has it collected (collecting places a hold too; this holds even if
   that hold were released while the case is open);
-- its class is a `destroy` class signed off (`sign_off: signed_off`) in the schedule in force.
+- its class is a `destroy` class signed off (`sign_off: signed_off`) in the schedule in force;
+- at approval and at execution: classified afresh under the schedule in force, from the index
+  as it is now and the closure of the request cases it was collected into (as
+  `retention.classify` does), it is still in the class it was approved under, and due today. A
+  schedule loaded since approval that keeps it longer, or moves it to another class, wins.
 
 A refused item is excluded (at approval) or skipped (at execution) with a reason people can
 read, and every refusal is audited with outcome "denied".
@@ -25,9 +29,9 @@ for two people through with one):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -35,8 +39,13 @@ from sqlalchemy.orm import Session
 
 from foi_core import audit
 from foi_core.models import Case, CaseDocument, DisposalBatch, DisposalItem, Role, User
+from retention.classify import closed_cases
 from retention.holds import holds_by_root
 from retention.schedule import Action, Schedule
+from retention.wording import day
+
+# A batch between the claim of its execution and its end (`retention.execution`).
+EXECUTING = "executing"
 
 CHECKS_STATEMENT = (
     "Each record was checked when the batch was built, at each approval and again "
@@ -44,8 +53,9 @@ CHECKS_STATEMENT = (
     "released, against every open request case it had been collected into, and that its "
     "class is signed off for destruction in the schedule in force. Immediately before "
     "deletion its file id, size, last-write time and SHA-256 (every byte read again from the "
-    "share) were checked against what was approved. A record that failed any check was not "
-    "destroyed and is listed as not destroyed, with the reason."
+    "share) were checked against what was approved, and it was classified again under the "
+    "schedule in force and found still in its class and due. A record that failed any check "
+    "was not destroyed and is listed as not destroyed, with the reason."
 )
 
 
@@ -53,6 +63,25 @@ ONE_PERSON_WARNING = (
     "One-person disposal: FOI_DISPOSAL_APPROVALS=1 lets a single records manager build, approve "
     "and execute a destruction, with no second person's decision."
 )
+
+
+class DisposalError(ValueError):
+    """The disposal step cannot be done as asked; the message says why, for the user."""
+
+
+class AnotherPersonNeeded(DisposalError):
+    """This person may not take this step of the batch (they built it, already approved it, or
+    are not a records manager): someone else must."""
+
+
+def batch_for_step(session: Session, batch_id: int, *statuses: str) -> DisposalBatch:
+    """The batch, if it exists and (when `statuses` are given) is in one of them."""
+    batch = session.get(DisposalBatch, batch_id)
+    if batch is None:
+        raise DisposalError(f"there is no disposal batch {batch_id}")
+    if statuses and batch.status not in statuses:
+        raise DisposalError(f"batch {batch_id} is {batch.status}, not {' or '.join(statuses)}")
+    return batch
 
 
 def approvals_needed(batch: DisposalBatch, setting: int) -> int:
@@ -160,13 +189,53 @@ def class_refusal(schedule: Schedule | None, class_id: str) -> str:
     return ""
 
 
+def schedule_refusal(
+    schedule: Schedule,
+    item: DisposalItem,
+    doc: Mapping[str, Any] | None,
+    closed: date | None,
+    today: date,
+) -> str:
+    """Why classifying the file afresh under `schedule` no longer allows destroying it today
+    under the class it was approved under ("" if it does). `doc` is the file as the index
+    holds it now (None if the index no longer has it); `closed`, the latest closure of the
+    request cases it was collected into, all closed."""
+    version = f"the schedule in force (version {schedule.version})"
+    if doc is None:
+        return f"no longer in the index, so it could not be classified again under {version}"
+    found = schedule.classify(doc, case_closed=closed)
+    if found is None:
+        return f"no class of {version} covers it now (it was approved under {item.class_id})"
+    if found.class_id != item.class_id:
+        return (
+            f"now in class {found.class_id} ({found.class_name}) under {version}, not "
+            f"{item.class_id} as approved"
+        )
+    if not found.disposable:
+        return f"class {found.class_id} is not a signed-off 'destroy' class in {version}"
+    if found.disposal_date is None:
+        return f"not due under {version}: {found.reason}"
+    if found.disposal_date > today:
+        counted = f", counted from {day(found.trigger_date)}" if found.trigger_date else ""
+        return f"not due until {day(found.disposal_date)} under {version} ({found.rule}{counted})"
+    return ""
+
+
 def refusals(
-    session: Session, items: Sequence[DisposalItem], schedule: Schedule | None, stage: str
+    session: Session,
+    items: Sequence[DisposalItem],
+    schedule: Schedule | None,
+    stage: str,
+    *,
+    docs: Mapping[str, Mapping[str, Any]],
+    today: date,
 ) -> dict[int, Refusal]:
-    """Each item that may not be destroyed now, by item id, with the first reason found."""
+    """Each item that may not be destroyed now, by item id, with the first reason found.
+    `docs` are the items' files as the index holds them now, by document id."""
     roots = [item.doc_id for item in items]
     held = holds_by_root(session, roots)
     requests = open_requests_by_root(session, roots)
+    closed = closed_cases(session, roots)
     found: dict[int, Refusal] = {}
     for item in items:
         if item.doc_id in held:
@@ -195,6 +264,16 @@ def refusals(
                 f"{why} (at {stage})",
                 {"schedule": schedule.version if schedule else None},
             )
+        elif schedule is not None and (
+            why := schedule_refusal(
+                schedule, item, docs.get(item.doc_id), closed.get(item.doc_id), today
+            )
+        ):
+            found[item.id] = Refusal(
+                "disposal_refused_not_due",
+                f"{why} (at {stage})",
+                {"schedule": schedule.version, "today": today.isoformat()},
+            )
     return found
 
 
@@ -206,10 +285,12 @@ def refuse(
     *,
     actor: str,
     stage: str,
+    docs: Mapping[str, Mapping[str, Any]],
+    today: date,
 ) -> list[DisposalItem]:
     """Exclude (at approval) or skip (at execution) and audit every item that may not be
     destroyed; returns the rest."""
-    refused = refusals(session, items, schedule, stage)
+    refused = refusals(session, items, schedule, stage, docs=docs, today=today)
     now = datetime.now(UTC)
     for item in items:
         refusal = refused.get(item.id)
