@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from foi_core.models import Group, GroupMember, Role, User
+from foi_core.models import ApiToken, Group, GroupMember, Role, User
 from foi_core.web_sessions import count_user_sessions, end_user_sessions
 
 PASSWORD_HASHER = PasswordHasher()
@@ -122,6 +122,9 @@ def set_active(session: Session, username: str, *, active: bool) -> bool:
         _keep_an_admin(session, user)
     user.active = active
     end_user_sessions(session, user.id)
+    if not active:
+        # Enabling the account again must not bring back tokens issued before it was disabled.
+        _revoke_tokens(session, user.id)
     return True
 
 
@@ -162,6 +165,8 @@ def reset_password(session: Session, username: str, password: str) -> None:
     user = find_user(session, username)
     user.password_hash = hash_password(password)
     end_user_sessions(session, user.id)
+    # Whoever knew the old password may have made tokens with it.
+    _revoke_tokens(session, user.id)
 
 
 def create_group(session: Session, name: str, sids: Sequence[str]) -> Group:
@@ -333,3 +338,11 @@ def _check_group_sids(sids: Sequence[str]) -> None:
 def _check_email(email: str) -> None:
     if email and not _EMAIL.fullmatch(email):
         raise AccountError(f"not an e-mail address: {email[:80]!r}")
+
+
+def _revoke_tokens(session: Session, user_id: int) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked.is_(False))
+        .values(revoked=True)
+    )

@@ -397,6 +397,7 @@ class RetentionSchedule(Base):
 class BatchStatus(enum.StrEnum):
     PENDING = "pending"  # awaiting review and approval
     APPROVED = "approved"
+    EXECUTING = "executing"  # claimed by one execution (retention/execution.py)
     EXECUTED = "executed"
     CANCELLED = "cancelled"
 

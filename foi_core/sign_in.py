@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from foi_core.accounts import PASSWORD_HASHER, USERNAME_MAX
-from foi_core.models import LoginThrottle, User, as_utc, utcnow
+from foi_core.models import AuditEvent, LoginThrottle, User, as_utc, utcnow
 
 # The per-address counter's row has no account name.
 _ANY_ACCOUNT = ""
@@ -42,6 +42,8 @@ class ThrottlePolicy:
     first_pause: timedelta = timedelta(seconds=15)
     longest_pause: timedelta = timedelta(minutes=15)
     forget_after: timedelta = timedelta(hours=1)
+    # An address an account signed in from within this long is its own, not a stranger's.
+    known_address_for: timedelta = timedelta(days=30)
 
     def pause(self, failures: int, free: int) -> timedelta | None:
         if failures < free:
@@ -89,7 +91,11 @@ def authenticate(
     name = username[:USERNAME_MAX]
     ip = ip[:64]
     user = db.execute(select(User).where(User.username == name)).scalar_one_or_none()
-    paused = _paused(db, name, ip, now) or _paused(db, _ANY_ACCOUNT, ip, now)
+    # The address-wide pause slows a stranger trying many accounts; it never holds back
+    # someone who has signed in from that address lately (an office's shared address), so a
+    # stranger's failures there cannot lock staff out. Both looks cost the same every time.
+    known = _signed_in_from(db, name, ip, now - policy.known_address_for)
+    paused = _paused(db, name, ip, now) or (_paused(db, _ANY_ACCOUNT, ip, now) and not known)
     usable = user is not None and user.active and not paused
     verified = _verify(user.password_hash if usable and user else _dummy_hash(), password)
     if paused:
@@ -151,4 +157,21 @@ def _count_failure(
         delete(LoginThrottle).where(
             LoginThrottle.last_failure_at < now - policy.forget_after - policy.longest_pause
         )
+    )
+
+
+def _signed_in_from(db: Session, name: str, ip: str, since: datetime) -> bool:
+    return (
+        db.execute(
+            select(AuditEvent.id)
+            .where(
+                AuditEvent.action == "login",
+                AuditEvent.actor == name,
+                AuditEvent.ip == ip,
+                AuditEvent.outcome == "ok",
+                AuditEvent.at >= since,
+            )
+            .limit(1)
+        ).scalar_one_or_none()
+        is not None
     )

@@ -38,14 +38,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foi_core import audit
-from foi_core.models import Case, CaseDocument, DisposalBatch, DisposalItem, Role, User
+from foi_core.models import (
+    BatchStatus,
+    Case,
+    CaseDocument,
+    DisposalBatch,
+    DisposalItem,
+    Role,
+    User,
+)
 from retention.classify import closed_cases
 from retention.holds import holds_by_root
 from retention.schedule import Action, Schedule
 from retention.wording import day
 
 # A batch between the claim of its execution and its end (`retention.execution`).
-EXECUTING = "executing"
+EXECUTING = BatchStatus.EXECUTING
 
 CHECKS_STATEMENT = (
     "Each record was checked when the batch was built, at each approval and again "

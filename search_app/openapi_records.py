@@ -321,7 +321,7 @@ RECORDS_SCHEMAS: dict[str, Any] = {
             "id": {"type": "integer"},
             "status": {
                 "type": "string",
-                "enum": ["pending", "approved", "executed", "cancelled"],
+                "enum": ["pending", "approved", "executing", "executed", "cancelled"],
             },
             "schedule_version": _TEXT,
             "created_by": _TEXT,

@@ -306,11 +306,17 @@ def cancel_batch(batch_id: int) -> ResponseReturnValue:
         errors = {"cancel-reason": "Say why the batch is cancelled"}
         return _batch_page(batch_id, errors, {"cancel_reason": reason}, 400)
     try:
-        cancel(services().records, batch_id, actor=_actor(), reason=reason, ip=_ip())
+        destroyed = cancel(services().records, batch_id, actor=_actor(), reason=reason, ip=_ip())
     except DisposalError as refused:
         errors = {"cancel-reason": _refused("disposal_cancel", f"batch:{batch_id}", refused)}
         return _batch_page(batch_id, errors, {"cancel_reason": reason}, 400)
-    flash("Batch cancelled. Nothing in it was destroyed.")
+    if destroyed:
+        flash(
+            f"Batch cancelled during its execution: {destroyed} files had already been "
+            "destroyed and are on its certificate; nothing else will be."
+        )
+    else:
+        flash("Batch cancelled. Nothing in it was destroyed.")
     return redirect(url_for("retention.batch_page", batch_id=batch_id))
 
 
@@ -323,7 +329,8 @@ def execute_batch(batch_id: int) -> ResponseReturnValue:
         if found is None:
             abort(404)
         counts = state_counts(session, batch_id)
-    if found.status != BatchStatus.APPROVED:
+    # An execution that stopped part-way (its process was killed) is resumed the same way.
+    if found.status not in (BatchStatus.APPROVED, BatchStatus.EXECUTING):
         flash(f"Batch {batch_id} is {found.status}: only an approved batch can be executed.")
         return redirect(url_for("retention.batch_page", batch_id=batch_id))
     errors: Errors = {}
@@ -338,8 +345,13 @@ def execute_batch(batch_id: int) -> ResponseReturnValue:
             except (ApiError, TransportError):
                 abort(503)
             else:
+                ended = (
+                    "executed"
+                    if done.status == BatchStatus.EXECUTED
+                    else "cancelled during its execution"
+                )
                 flash(
-                    f"Batch {batch_id} executed: {done.destroyed} destroyed, {done.skipped} "
+                    f"Batch {batch_id} {ended}: {done.destroyed} destroyed, {done.skipped} "
                     f"skipped, {done.failed} failed, {done.excluded} excluded before "
                     "execution. The destruction certificate is ready."
                 )

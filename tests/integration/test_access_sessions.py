@@ -361,3 +361,22 @@ def test_behind_a_proxy_the_forwarded_address_is_the_clients(tmp_path: Path, es:
             addresses = set(db.execute(select(LoginThrottle.ip)).scalars())
         assert addresses == {expected}
         proxied.extensions["foi"].engine.dispose()
+
+
+def test_a_stranger_at_a_shared_address_does_not_lock_its_staff_out(app: Flask) -> None:
+    """An office's staff share one address (NAT, a terminal server): once olive has signed in
+    from it, a stranger spraying accounts from the same address pauses the address for
+    strangers, never for her."""
+    office = "192.0.2.70"
+    assert _sign_in(app.test_client(), "olive", PASSWORD, ip=office).status_code == 302
+    for number in range(DEFAULT_POLICY.address_free_failures + 2):
+        _sign_in(app.test_client(), f"nobody{number}", WRONG, ip=office)
+    assert _sign_in(app.test_client(), "nobody0", WRONG, ip=office).status_code == 401
+    assert _sign_in(app.test_client(), "olive", PASSWORD, ip=office).status_code == 302
+
+
+def test_nul_characters_are_refused_before_any_view(app: Flask) -> None:
+    client = app.test_client()
+    response = client.post("/login", data={"username": "olive\x00", "password": "x"})
+    assert response.status_code == 400
+    assert client.get("/login", query_string={"next": "/\x00"}).status_code == 400

@@ -261,8 +261,11 @@ def test_expired_tokens_and_disabled_users_tokens_are_refused(app: Flask) -> Non
     assert _api(app, tokens[1]) == 200
     _post(ada, f"/admin/users/{olive_id}/active", active="no")
     assert _api(app, tokens[1]) == 401
+    # Disabling revokes the account's tokens: enabling it again does not bring them back.
+    _post(ada, f"/admin/users/{olive_id}/active", active="yes")
+    assert _api(app, tokens[1]) == 401
     reasons = [e.details["reason"] for e in _audit(app, "api.token")]
-    assert reasons == ["token expired", "account disabled"]
+    assert reasons == ["token expired", "token revoked", "token revoked"]
     refused = _post(ada, f"/admin/users/{olive_id}/tokens", name="x", days="9999")
     assert refused.status_code == 302
     assert _audit(app, "token.create")[-1].outcome == Outcome.DENIED

@@ -7,7 +7,7 @@ Rows from before this revision have none, and a file whose creation time is not 
 never taken for a moved one (see `indexer.processor.FileProcessor._move_source`): its state
 gets one when its content next changes.
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
