@@ -10,9 +10,9 @@ matter for preservation, so a held file's earlier content is never overwritten u
   none, when the file can no longer be read);
 - `moved` when a file is found at a new path with its old file id and creation time (renamed
   or moved, perhaps changed too; a file id alone is not identity, since the disk gives a
-  deleted file's inode to the next new file), before its documents are written under their new ids, so everything keyed by
-  the old ids (holds, preservation, case collections) follows it and the new documents are
-  written already annotated;
+  deleted file's inode to the next new file), before its documents are written under their
+  new ids, so everything keyed by the old ids (holds, preservation, case collections)
+  follows it and the new documents are written already annotated;
 - `deleted_at_source` when files vanished from the share;
 - `crawl_finished` once per crawl, to re-apply folder and query holds to what was indexed and
   to preserve newly held originals.
