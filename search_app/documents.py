@@ -25,7 +25,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from crawler.acl import read_acl
 from crawler.shares import CHUNK_BYTES, ShareProvider, SourceUnavailable
+from crawler.smb import SourceError
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import Role
@@ -221,6 +223,8 @@ def serve_download(doc_id: str, **context: Any) -> ResponseReturnValue:
     user = signed_in_user()
     doc, outcome = load_visible(doc_id, user, "download")
     kept = records_state(doc)
+    if _origin(doc, kept) == "share" and not user.principal().sees_everything:
+        _check_live_access(doc_id, doc, user)
     response = download_response(doc, kept)
     audit_access(
         user,
@@ -234,6 +238,29 @@ def serve_download(doc_id: str, **context: Any) -> ResponseReturnValue:
         **context,
     )
     return response
+
+
+def _check_live_access(doc_id: str, doc: dict[str, Any], user: CurrentUser) -> None:
+    """Trimmed staff download what the share holds now, so its permissions now must let them:
+    the index may not have seen a tightened permission yet (the next crawl will). Refused,
+    and audited, when they do not, or when the permissions cannot be read."""
+    sids = set(user.principal().sids)
+    try:
+        acl = read_acl(shares().share(str(doc["source"])), str(doc["path"]))
+    except (SourceError, SourceUnavailable, ValueError) as exc:
+        audit_access(user, "download", doc_id, Outcome.DENIED, reason=str(exc))
+        abort(503, description="The file's permissions could not be checked just now.")
+    if sids & set(acl.deny_sids) or not sids & set(acl.allow_sids):
+        audit_access(
+            user,
+            "download",
+            doc_id,
+            Outcome.DENIED,
+            reason="the share's permissions no longer allow it",
+        )
+        abort(
+            403, description="The file's permissions on its share no longer allow you to read it."
+        )
 
 
 @bp.get("/documents/<doc_id>/download")

@@ -147,3 +147,21 @@ def test_a_folder_permission_change_inherited_by_its_children_reaches_them(
     assert revoked.permissions == len(TEAM_FILES)
     assert clerk.get(f"/documents/{inner['doc_id']}").status_code == 404
     assert inner["doc_id"] not in found_ids(api, "appendix", access.api_headers("clerk"))
+
+
+def test_a_download_checks_the_permissions_the_share_has_now(access: AccessStack) -> None:
+    """Between a tightening at source and the next crawl the index still lets the clerk find
+    the file, but a download reads the share now, so the share's permissions now decide."""
+    access.crawl()
+    doc_id = access.doc_id(NOTICE)
+    clerk = access.signed_in("clerk")
+    assert clerk.get(f"/documents/{doc_id}/download").status_code == 200
+    access.disk(NOTICE).chmod(0o660)
+    access.disk(NOTICE).write_bytes(b"Redundancy list: confidential.\n")
+    refused = clerk.get(f"/documents/{doc_id}/download")
+    assert refused.status_code == 403 and b"Redundancy" not in refused.get_data()
+    api = access.app.test_client()
+    content = api.get(f"/api/v1/documents/{doc_id}/content", headers=access.api_headers("clerk"))
+    assert content.status_code == 403
+    # Staff who see everything still download it (audited as an override).
+    assert access.signed_in("olive").get(f"/documents/{doc_id}/download").status_code == 200
