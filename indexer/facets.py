@@ -176,6 +176,10 @@ class FacetSelection:
         chosen.sort(key=lambda item: order[item[0]])
         return FacetSelection(tuple(chosen), self.folder, self.same_content)
 
+    def without(self, name: str) -> FacetSelection:
+        chosen = tuple((n, v) for n, v in self.chosen if n != name)
+        return FacetSelection(chosen, self.folder, self.same_content)
+
     def in_folder(self, folder: str) -> FacetSelection:
         return FacetSelection(self.chosen, folder, self.same_content)
 
@@ -327,6 +331,9 @@ class FolderFacet:
 class Facets:
     folders: FolderFacet
     facets: tuple[Facet, ...]
+
+    def without(self, name: str) -> Facets:
+        return replace(self, facets=tuple(f for f in self.facets if f.name != name))
 
 
 def read_facets(response: Mapping[str, Any], selection: FacetSelection) -> Facets:

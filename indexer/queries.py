@@ -25,6 +25,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from indexer.facets import (
+    DUPLICATE,
     Facets,
     FacetSelection,
     aggregations,
@@ -277,6 +278,10 @@ def search(
     the first of each set of identical files, and `Hit.copies` says how many there are.
     """
     selection = selection or FacetSelection()
+    if not principal.sees_everything:
+        # Whether a file has an identical twin is a fact about the twin, which a trimmed
+        # searcher may not be allowed to see: no duplicates facet or filter for them.
+        selection = selection.without(DUPLICATE)
     backwards = cursor is not None and cursor.before
     body = search_body(
         text,
@@ -313,6 +318,8 @@ def search(
         copies_answer, counts_answer = side_by_side(es, alias, copies, counts)
         if counts_answer is not None:
             counted = read_facets(counts_answer["aggregations"], selection)
+            if not principal.sees_everything:
+                counted = counted.without(DUPLICATE)
         groups = read_copy_groups(copies_answer) if copies_answer is not None else {}
         for raw in raw_hits:
             resume = raw["sort"]

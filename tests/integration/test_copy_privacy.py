@@ -104,3 +104,20 @@ def test_the_api_names_only_what_the_caller_may_see(access: AccessStack) -> None
     assert [d["doc_id"] for d in seen["duplicates"]] == [access.doc_id(SECRET)]
     everything = client.get("/api/v1/search", query_string={"q": "platypus"}, headers=officer)
     assert [h["copies"] for h in everything.get_json()["hits"]] == [2]
+
+
+def test_the_duplicates_facet_does_not_betray_a_hidden_twin(access: AccessStack) -> None:
+    """ "Copy of another file: 1" would tell the clerk that an identical file exists somewhere
+    they cannot see; neither the facet nor its filter is offered to trimmed searchers."""
+    clerk = access.signed_in("clerk")
+    page = clerk.get("/", query_string={"q": "platypus"}).get_data(as_text=True)
+    assert "Copy of another file" not in page and "Canteen menu.txt" in page
+    # Asking for copies only changes nothing for them (the filter is dropped, not applied).
+    only_copies = clerk.get("/", query_string={"q": "platypus", "duplicate": "copy"})
+    assert "Canteen menu.txt" in only_copies.get_data(as_text=True)
+    not_copies = clerk.get("/", query_string={"q": "platypus", "duplicate": "original"})
+    assert "Canteen menu.txt" in not_copies.get_data(as_text=True)
+    officer = access.signed_in("olive")
+    assert "Copy of another file" in officer.get("/", query_string={"q": "platypus"}).get_data(
+        as_text=True
+    )

@@ -377,7 +377,11 @@ def test_facet_counts_cover_exactly_what_the_searcher_can_see(
     )
     assert _counts(facets, "year") == dict(years)
     copies = sum(1 for d in visible if d.get("duplicate_of"))
-    assert _counts(facets, "duplicate") == {"copy": copies, "original": len(visible) - copies}
+    if principal.sees_everything:
+        assert _counts(facets, "duplicate") == {"copy": copies, "original": len(visible) - copies}
+    else:
+        # A copy's twin may be hidden from a trimmed searcher: the facet would reveal it.
+        assert "duplicate" not in {facet.name for facet in facets.facets}
     top = {child.value: child.count for child in facets.folders.children}
     assert top == _expected_counts(
         [{"f": [f for f in d["folders"] if "/" not in f]} for d in visible], "f"
