@@ -323,7 +323,11 @@ def test_no_malformed_value_makes_a_server_error(app: Flask, username: str) -> N
 def test_sign_in_form_takes_malformed_values(app: Flask) -> None:
     for value in MALFORMED:
         client = app.test_client()
-        found = _CSRF.search(client.get(f"/login?next={quote(value)}").get_data(as_text=True))
+        page = client.get(f"/login?next={quote(value)}")
+        if "\x00" in value:  # refused before any view (PostgreSQL cannot store it)
+            assert page.status_code == 400
+            page = client.get("/login")
+        found = _CSRF.search(page.get_data(as_text=True))
         assert found
         response = client.post(
             "/login",
