@@ -27,8 +27,7 @@ OLD_TIME = datetime(2019, 3, 4, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture(scope="module")
-def access(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessStack]:
-    es = Elasticsearch("http://127.0.0.1:9200")
+def access(tmp_path_factory: pytest.TempPathFactory, es: Elasticsearch) -> Iterator[AccessStack]:
     with access_stack(tmp_path_factory.mktemp("copies"), es, "copies") as built:
         # The restricted file is indexed first, so it is the original the copy reuses.
         built.write(SECRET, CONTENT)

@@ -32,8 +32,7 @@ POLICY = "sandbox; default-src 'none'"
 
 
 @pytest.fixture(scope="module")
-def access(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessStack]:
-    es = Elasticsearch("http://127.0.0.1:9200")
+def access(tmp_path_factory: pytest.TempPathFactory, es: Elasticsearch) -> Iterator[AccessStack]:
     with access_stack(tmp_path_factory.mktemp("downloads"), es, "downloads") as built:
         for path, data in ACTIVE.items():
             built.write(path, data)

@@ -21,8 +21,7 @@ CASE_REF = "SAR-2026-0042"
 
 
 @pytest.fixture(scope="module")
-def access(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessStack]:
-    es = Elasticsearch("http://127.0.0.1:9200")
+def access(tmp_path_factory: pytest.TempPathFactory, es: Elasticsearch) -> Iterator[AccessStack]:
     with access_stack(tmp_path_factory.mktemp("holds"), es, "holds") as built:
         built.write(TENANCY, b"Tenancy agreement and rent ledger for the numbat flat.\n")
         built.crawl()

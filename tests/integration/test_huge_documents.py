@@ -28,8 +28,7 @@ def _huge_text() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def access(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessStack]:
-    es = Elasticsearch("http://127.0.0.1:9200")
+def access(tmp_path_factory: pytest.TempPathFactory, es: Elasticsearch) -> Iterator[AccessStack]:
     tmp = tmp_path_factory.mktemp("huge")
     with access_stack(tmp, es, "huge", max_extracted_chars=5_000_000) as built:
         built.write(HUGE, _huge_text())
