@@ -319,6 +319,14 @@ def test_killed_worker_loses_and_duplicates_nothing(
             inspect = runtime.celery.control.inspect([victim_node], timeout=2.0, limit=1)
             held = [task["id"] for task in (inspect.active() or {}).get(victim_node, [])]
             if held:
+                # Freeze w1 first: a batch may finish between the reply and the kill, and a
+                # kill after its success would test nothing. Kill only a batch still running.
+                os.killpg(victim.pid, signal.SIGSTOP)
+                log = (tmp_path / "w1.log").read_text()
+                if all(f"[{task_id}] succeeded" in log for task_id in held):
+                    os.killpg(victim.pid, signal.SIGCONT)
+                    time.sleep(0.05)
+                    continue
                 os.killpg(victim.pid, signal.SIGKILL)
                 victim.wait(timeout=30)
                 killed.extend(held)
