@@ -13,12 +13,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from devstack.stack import LocalStack
 from foi_cli.runtime import Runtime
 from foi_core.accounts import create_user
 from foi_core.db import transaction
 from foi_core.migrate import upgrade
-from foi_core.models import Source
+from foi_core.models import DisposalItem, HeldDocument, Hold, Source, as_utc
 from foi_core.settings import Settings
 from foi_core.sources import add_source, get_source
 from indexer.documents import file_doc_id
@@ -108,3 +111,26 @@ class RecordsBed:
 
     def on_share(self, path: str) -> bool:
         return self.workspace.disk(path).exists()
+
+
+def destroyed_items(session: Session) -> list[DisposalItem]:
+    """Every batch item recorded destroyed."""
+    query = select(DisposalItem).where(DisposalItem.outcome == "destroyed")
+    return list(session.execute(query).scalars())
+
+
+def assert_not_destroyed_while_held(session: Session, item: DisposalItem) -> None:
+    """No hold covered the item's file at the moment it was destroyed (a hold covers a file
+    from its membership until the hold's release)."""
+    assert item.done_at is not None
+    done = as_utc(item.done_at)
+    covering = session.execute(
+        select(HeldDocument, Hold)
+        .join(Hold, Hold.id == HeldDocument.hold_id)
+        .where(HeldDocument.root_id == item.doc_id)
+    ).all()
+    for member, hold in covering:
+        released = as_utc(hold.released_at) if hold.released_at else None
+        assert not (as_utc(member.added_at) <= done and (released is None or released > done)), (
+            f"{item.path} destroyed at {done} while hold {hold.id} covered it"
+        )

@@ -21,62 +21,41 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
-from werkzeug.test import TestResponse
 
 from foi_core import accounts
 from foi_core.accounts import create_group, create_user
 from foi_core.audit import Outcome
 from foi_core.db import transaction
 from foi_core.migrate import upgrade
-from foi_core.models import AuditEvent, LoginThrottle, User, WebSession, utcnow
+from foi_core.models import LoginThrottle, User, WebSession, utcnow
 from foi_core.settings import Settings
 from foi_core.sign_in import DEFAULT_POLICY
 from search_app import create_app
+from tests.staff_app import (
+    CSRF,
+    FRONT_OFFICE_SID,
+    PASSWORD,
+    audit_entries,
+    sign_in,
+    staff_app,
+)
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery staple"
 WRONG = "not the password at all"
-SID = "S-1-5-21-1-2-3-1001"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+SID = FRONT_OFFICE_SID
 COOKIE = "session"
 
 
 @pytest.fixture
 def app(tmp_path: Path, es: object) -> Iterator[Flask]:
-    settings = Settings(
-        state_dir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'app.db'}",
-        index_prefix="test-sessions-unused",
-        secure_cookies=False,
-    )
-    flask_app = create_app(settings)
-    services = flask_app.extensions["foi"]
-    upgrade(services.engine)
-    with transaction(services.sessions) as db:
-        create_user(db, "ada", "admin", PASSWORD)
-        create_user(db, "fred", "front_office", PASSWORD, [SID])
-        create_user(db, "olive", "foi_officer", PASSWORD)
-    yield flask_app
-    services.engine.dispose()
-
-
-def _sign_in(
-    client: FlaskClient, username: str, password: str = PASSWORD, ip: str = "127.0.0.1"
-) -> TestResponse:
-    environ = {"REMOTE_ADDR": ip}
-    found = _CSRF.search(client.get("/login", environ_base=environ).get_data(as_text=True))
-    assert found
-    return client.post(
-        "/login",
-        data={"csrf_token": found.group(1), "username": username, "password": password},
-        environ_base=environ,
-    )
+    with staff_app(tmp_path, "test-sessions-unused") as flask_app:
+        yield flask_app
 
 
 def _signed_in_client(app: Flask, username: str) -> FlaskClient:
     client = app.test_client()
-    assert _sign_in(client, username).status_code == 302
+    assert sign_in(client, username).status_code == 302
     assert _signed_in(client)
     return client
 
@@ -101,15 +80,9 @@ def _replay(app: Flask, cookie: str) -> FlaskClient:
 
 
 def _csrf(client: FlaskClient) -> str:
-    found = _CSRF.search(client.get("/saved").get_data(as_text=True))
+    found = CSRF.search(client.get("/saved").get_data(as_text=True))
     assert found
     return found.group(1)
-
-
-def _audit(app: Flask, action: str) -> list[AuditEvent]:
-    with app.extensions["foi"].sessions() as db:
-        query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        return list(db.execute(query).scalars())
 
 
 def test_a_cookie_kept_from_before_sign_out_is_refused_after_it(app: Flask) -> None:
@@ -138,7 +111,7 @@ def test_signing_in_replaces_the_id_the_browser_had(app: Flask) -> None:
     client = app.test_client()
     client.get("/login")
     before = _cookie(client)
-    assert _sign_in(client, "olive").status_code == 302
+    assert sign_in(client, "olive").status_code == 302
     assert _cookie(client) != before
     assert not _signed_in(_replay(app, before)), "a planted id never becomes a signed-in one"
 
@@ -193,7 +166,7 @@ def test_a_change_made_behind_the_apps_back_still_ends_the_session(app: Flask) -
     with transaction(app.extensions["foi"].sessions) as db:
         db.execute(update(User).where(User.username == "fred").values(role="admin"))
     assert not _signed_in(client)
-    assert _sign_in(client, "fred").status_code == 302
+    assert sign_in(client, "fred").status_code == 302
     assert _signed_in(client)
 
 
@@ -243,7 +216,7 @@ def test_sign_out_is_audited_and_ends_only_that_session(app: Flask) -> None:
     client.post("/logout", data={"csrf_token": _csrf(client)})
     assert not _signed_in(client)
     assert _signed_in(other)
-    [entry] = _audit(app, "logout")
+    [entry] = audit_entries(app, "logout")
     assert (entry.actor, entry.outcome) == ("olive", Outcome.OK)
 
 
@@ -252,7 +225,7 @@ def test_sign_out_is_audited_and_ends_only_that_session(app: Flask) -> None:
 
 def _timed_sign_in(app: Flask, username: str, password: str, ip: str) -> tuple[float, int]:
     client = app.test_client()
-    found = _CSRF.search(
+    found = CSRF.search(
         client.get("/login", environ_base={"REMOTE_ADDR": ip}).get_data(as_text=True)
     )
     assert found
@@ -299,14 +272,16 @@ def test_every_kind_of_refusal_takes_as_long_as_a_wrong_password(app: Flask) -> 
 def test_a_strangers_failures_do_not_lock_the_owner_out(app: Flask) -> None:
     stranger = "192.0.2.66"
     for _ in range(8):
-        assert _sign_in(app.test_client(), "olive", WRONG, ip=stranger).status_code == 401
+        assert sign_in(app.test_client(), "olive", WRONG, ip=stranger).status_code == 401
     # The stranger is paused, even with the right password...
-    refused = _sign_in(app.test_client(), "olive", PASSWORD, ip=stranger)
+    refused = sign_in(app.test_client(), "olive", PASSWORD, ip=stranger)
     assert refused.status_code == 401
     assert "Sign-in failed" in refused.get_data(as_text=True)
     # ...while the owner, at their own desk, signs in as usual.
-    assert _sign_in(app.test_client(), "olive", PASSWORD, ip="10.1.2.3").status_code == 302
-    reasons = [e.details.get("reason") for e in _audit(app, "login") if e.outcome == "denied"]
+    assert sign_in(app.test_client(), "olive", PASSWORD, ip="10.1.2.3").status_code == 302
+    reasons = [
+        e.details.get("reason") for e in audit_entries(app, "login") if e.outcome == "denied"
+    ]
     assert reasons[-1] == "paused after repeated failures from this address"
     assert reasons.count("wrong password") >= 5
 
@@ -314,11 +289,11 @@ def test_a_strangers_failures_do_not_lock_the_owner_out(app: Flask) -> None:
 def test_the_pause_lapses_and_a_success_clears_the_count(app: Flask) -> None:
     ip = "192.0.2.67"
     for _ in range(6):
-        _sign_in(app.test_client(), "olive", WRONG, ip=ip)
-    assert _sign_in(app.test_client(), "olive", PASSWORD, ip=ip).status_code == 401
+        sign_in(app.test_client(), "olive", WRONG, ip=ip)
+    assert sign_in(app.test_client(), "olive", PASSWORD, ip=ip).status_code == 401
     with transaction(app.extensions["foi"].sessions) as db:
         db.execute(update(LoginThrottle).values(blocked_until=utcnow() - timedelta(seconds=1)))
-    assert _sign_in(app.test_client(), "olive", PASSWORD, ip=ip).status_code == 302
+    assert sign_in(app.test_client(), "olive", PASSWORD, ip=ip).status_code == 302
     with app.extensions["foi"].sessions() as db:
         pairs = db.execute(select(LoginThrottle).where(LoginThrottle.username == "olive")).all()
     assert pairs == []
@@ -329,9 +304,9 @@ def test_guessing_across_accounts_from_one_address_is_paused(app: Flask) -> None
     once, yet the address is paused once it has failed many times."""
     ip = "192.0.2.68"
     for number in range(DEFAULT_POLICY.address_free_failures):
-        _sign_in(app.test_client(), f"user{number}", WRONG, ip=ip)
-    assert _sign_in(app.test_client(), "olive", PASSWORD, ip=ip).status_code == 401
-    assert _sign_in(app.test_client(), "olive", PASSWORD, ip="10.9.9.9").status_code == 302
+        sign_in(app.test_client(), f"user{number}", WRONG, ip=ip)
+    assert sign_in(app.test_client(), "olive", PASSWORD, ip=ip).status_code == 401
+    assert sign_in(app.test_client(), "olive", PASSWORD, ip="10.9.9.9").status_code == 302
 
 
 def test_behind_a_proxy_the_forwarded_address_is_the_clients(tmp_path: Path, es: object) -> None:
@@ -348,14 +323,14 @@ def test_behind_a_proxy_the_forwarded_address_is_the_clients(tmp_path: Path, es:
         proxied = create_app(settings)
         upgrade(proxied.extensions["foi"].engine)
         client = proxied.test_client()
-        found = _CSRF.search(client.get("/login").get_data(as_text=True))
+        found = CSRF.search(client.get("/login").get_data(as_text=True))
         assert found
         client.post(
             "/login",
             data={"csrf_token": found.group(1), "username": "nobody", "password": WRONG},
             headers={"X-Forwarded-For": "203.0.113.5"},
         )
-        [entry] = _audit(proxied, "login")
+        [entry] = audit_entries(proxied, "login")
         assert entry.ip == expected
         with proxied.extensions["foi"].sessions() as db:
             addresses = set(db.execute(select(LoginThrottle.ip)).scalars())
@@ -368,11 +343,11 @@ def test_a_stranger_at_a_shared_address_does_not_lock_its_staff_out(app: Flask) 
     from it, a stranger spraying accounts from the same address pauses the address for
     strangers, never for her."""
     office = "192.0.2.70"
-    assert _sign_in(app.test_client(), "olive", PASSWORD, ip=office).status_code == 302
+    assert sign_in(app.test_client(), "olive", PASSWORD, ip=office).status_code == 302
     for number in range(DEFAULT_POLICY.address_free_failures + 2):
-        _sign_in(app.test_client(), f"nobody{number}", WRONG, ip=office)
-    assert _sign_in(app.test_client(), "nobody0", WRONG, ip=office).status_code == 401
-    assert _sign_in(app.test_client(), "olive", PASSWORD, ip=office).status_code == 302
+        sign_in(app.test_client(), f"nobody{number}", WRONG, ip=office)
+    assert sign_in(app.test_client(), "nobody0", WRONG, ip=office).status_code == 401
+    assert sign_in(app.test_client(), "olive", PASSWORD, ip=office).status_code == 302
 
 
 def test_nul_characters_are_refused_before_any_view(app: Flask) -> None:

@@ -22,56 +22,31 @@ from werkzeug.test import TestResponse
 
 from foi_cli.main import cli
 from foi_cli.runtime import Runtime
-from foi_core.accounts import create_user
 from foi_core.audit import Outcome
 from foi_core.db import transaction
-from foi_core.migrate import upgrade
 from foi_core.models import ApiToken, AuditEvent, Group, User, as_utc, utcnow
 from foi_core.settings import Settings
-from search_app import create_app
+from tests.staff_app import CSRF, PASSWORD, audit_entries, sign_in, staff_app
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery staple"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _SECRET = re.compile(r'id="secret" type="text" value="([^"]+)"')
 
 
 @pytest.fixture
 def app(tmp_path: Path, es: object) -> Iterator[Flask]:
-    settings = Settings(
-        state_dir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'app.db'}",
-        index_prefix="test-accounts-unused",
-        secure_cookies=False,
-    )
-    flask_app = create_app(settings)
-    services = flask_app.extensions["foi"]
-    upgrade(services.engine)
-    with transaction(services.sessions) as db:
-        create_user(db, "ada", "admin", PASSWORD)
-        create_user(db, "fred", "front_office", PASSWORD, ["S-1-5-21-1-2-3-1001"])
-        create_user(db, "olive", "foi_officer", PASSWORD)
-    yield flask_app
-    services.engine.dispose()
-
-
-def _sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> TestResponse:
-    found = _CSRF.search(client.get("/login").get_data(as_text=True))
-    assert found
-    return client.post(
-        "/login", data={"csrf_token": found.group(1), "username": username, "password": password}
-    )
+    with staff_app(tmp_path, "test-accounts-unused") as flask_app:
+        yield flask_app
 
 
 def _client(app: Flask, username: str, password: str = PASSWORD) -> FlaskClient:
     client = app.test_client()
-    assert _sign_in(client, username, password).status_code == 302
+    assert sign_in(client, username, password).status_code == 302
     return client
 
 
 def _post(client: FlaskClient, path: str, **fields: str | list[str]) -> TestResponse:
-    found = _CSRF.search(client.get("/saved").get_data(as_text=True))
+    found = CSRF.search(client.get("/saved").get_data(as_text=True))
     assert found
     return client.post(path, data={"csrf_token": found.group(1), **fields})
 
@@ -79,12 +54,6 @@ def _post(client: FlaskClient, path: str, **fields: str | list[str]) -> TestResp
 def _user_id(app: Flask, username: str) -> int:
     with app.extensions["foi"].sessions() as db:
         return db.execute(select(User.id).where(User.username == username)).scalar_one()
-
-
-def _audit(app: Flask, action: str) -> list[AuditEvent]:
-    with app.extensions["foi"].sessions() as db:
-        query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        return list(db.execute(query).scalars())
 
 
 def _signed_in(client: FlaskClient) -> bool:
@@ -121,14 +90,14 @@ def test_an_admin_creates_an_account_whose_password_is_shown_once(app: Flask) ->
     assert _signed_in(_client(app, "nina", found.group(1)))
     listing = ada.get("/admin/users").get_data(as_text=True)
     assert "nina" in listing and found.group(1) not in listing
-    [entry] = _audit(app, "user.create")
+    [entry] = audit_entries(app, "user.create")
     assert (entry.actor, entry.target, entry.outcome) == ("ada", "nina", Outcome.OK)
     assert found.group(1) not in json.dumps(entry.details)
 
     refused = _post(ada, "/admin/users", username="bad name!", role="admin")
     assert refused.status_code == 400
     assert "username may use" in refused.get_data(as_text=True)
-    denied = _audit(app, "user.create")[-1]
+    denied = audit_entries(app, "user.create")[-1]
     assert (denied.actor, denied.outcome) == ("ada", Outcome.DENIED)
 
 
@@ -138,13 +107,13 @@ def test_disabling_refuses_the_account_and_enabling_restores_it(app: Flask) -> N
     fred_id = _user_id(app, "fred")
     assert _post(ada, f"/admin/users/{fred_id}/active", active="no").status_code == 302
     assert not _signed_in(fred)
-    assert _sign_in(app.test_client(), "fred").status_code == 401
+    assert sign_in(app.test_client(), "fred").status_code == 401
     assert _post(ada, f"/admin/users/{fred_id}/active", active="yes").status_code == 302
     assert _signed_in(_client(app, "fred"))
-    assert [(e.action, e.actor, e.target) for e in _audit(app, "user.disable")] == [
+    assert [(e.action, e.actor, e.target) for e in audit_entries(app, "user.disable")] == [
         ("user.disable", "ada", "fred")
     ]
-    assert len(_audit(app, "user.enable")) == 1
+    assert len(audit_entries(app, "user.enable")) == 1
 
 
 def test_role_sids_and_password_changes_are_audited_and_sign_the_user_out(app: Flask) -> None:
@@ -159,18 +128,18 @@ def test_role_sids_and_password_changes_are_audited_and_sign_the_user_out(app: F
     page = _post(ada, f"/admin/users/{fred_id}/password")
     found = _SECRET.search(page.get_data(as_text=True))
     assert found
-    assert _sign_in(app.test_client(), "fred").status_code == 401
+    assert sign_in(app.test_client(), "fred").status_code == 401
     assert _signed_in(_client(app, "fred", found.group(1)))
     with app.extensions["foi"].sessions() as db:
         user = db.get(User, fred_id)
         assert user is not None and user.role == "foi_officer"
         assert user.sids == ["S-1-5-21-1-2-3-1001", "S-1-5-21-1-2-3-1002"]
     for action in ("user.role", "user.sids", "user.password_reset"):
-        [entry] = _audit(app, action)
+        [entry] = audit_entries(app, action)
         assert (entry.actor, entry.target, entry.outcome) == ("ada", "fred", Outcome.OK)
     refused = _post(ada, f"/admin/users/{fred_id}/sids", sids="not-a-sid")
     assert refused.status_code == 302
-    assert _audit(app, "user.sids")[-1].outcome == Outcome.DENIED
+    assert audit_entries(app, "user.sids")[-1].outcome == Outcome.DENIED
 
 
 def test_the_last_admin_cannot_be_disabled_or_demoted(app: Flask) -> None:
@@ -181,7 +150,9 @@ def test_the_last_admin_cannot_be_disabled_or_demoted(app: Flask) -> None:
         page = ada.get(f"/admin/users/{ada_id}").get_data(as_text=True)
         assert "is the last active admin" in page
     assert _signed_in(ada)
-    assert [e.outcome for e in _audit(app, "user.disable") + _audit(app, "user.role")] == [
+    assert [
+        e.outcome for e in audit_entries(app, "user.disable") + audit_entries(app, "user.role")
+    ] == [
         Outcome.DENIED,
         Outcome.DENIED,
     ]
@@ -201,13 +172,13 @@ def test_groups_are_created_joined_and_left(app: Flask) -> None:
     members = ada.get(f"/admin/groups/{group_id}").get_data(as_text=True)
     assert '<td class="table__wrap">fred</td>' not in members
     _post(ada, f"/admin/groups/{group_id}/sids", sids="S-1-5-21-7-7-7-501")
-    assert [e.action for e in _audit(app, "group.create")] == ["group.create"]
-    assert [(e.target, e.outcome) for e in _audit(app, "group.join")] == [("Parks", "ok")]
-    assert [(e.target, e.outcome) for e in _audit(app, "group.leave")] == [("Parks", "ok")]
-    assert _audit(app, "group.leave")[0].details == {"members": ["fred"]}
-    assert len(_audit(app, "group.sids")) == 1
+    assert [e.action for e in audit_entries(app, "group.create")] == ["group.create"]
+    assert [(e.target, e.outcome) for e in audit_entries(app, "group.join")] == [("Parks", "ok")]
+    assert [(e.target, e.outcome) for e in audit_entries(app, "group.leave")] == [("Parks", "ok")]
+    assert audit_entries(app, "group.leave")[0].details == {"members": ["fred"]}
+    assert len(audit_entries(app, "group.sids")) == 1
     _post(ada, f"/admin/users/{fred_id}/groups/leave", group="Parks")
-    assert _audit(app, "group.leave")[-1].outcome == Outcome.DENIED
+    assert audit_entries(app, "group.leave")[-1].outcome == Outcome.DENIED
 
 
 def _api(app: Flask, token: str) -> int:
@@ -232,13 +203,13 @@ def test_tokens_expire_show_their_last_use_and_can_be_revoked(app: Flask) -> Non
 
     assert _post(ada, f"/admin/tokens/{row.id}/revoke").status_code == 302
     assert _api(app, token) == 401
-    refusal = _audit(app, "api.token")[-1]
+    refusal = audit_entries(app, "api.token")[-1]
     assert (refusal.actor, refusal.outcome, refusal.details) == (
         "olive",
         Outcome.DENIED,
         {"reason": "token revoked"},
     )
-    [revoked] = _audit(app, "token.revoke")
+    [revoked] = audit_entries(app, "token.revoke")
     assert (revoked.actor, revoked.outcome) == ("ada", Outcome.OK)
 
 
@@ -264,11 +235,11 @@ def test_expired_tokens_and_disabled_users_tokens_are_refused(app: Flask) -> Non
     # Disabling revokes the account's tokens: enabling it again does not bring them back.
     _post(ada, f"/admin/users/{olive_id}/active", active="yes")
     assert _api(app, tokens[1]) == 401
-    reasons = [e.details["reason"] for e in _audit(app, "api.token")]
+    reasons = [e.details["reason"] for e in audit_entries(app, "api.token")]
     assert reasons == ["token expired", "token revoked", "token revoked"]
     refused = _post(ada, f"/admin/users/{olive_id}/tokens", name="x", days="9999")
     assert refused.status_code == 302
-    assert _audit(app, "token.create")[-1].outcome == Outcome.DENIED
+    assert audit_entries(app, "token.create")[-1].outcome == Outcome.DENIED
 
 
 # The command line, under the operating-system account that runs it.

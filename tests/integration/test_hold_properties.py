@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from devstack.stack import LocalStack
-from foi_core.models import AuditEvent, BatchStatus, DisposalBatch, DisposalItem, HeldDocument, Hold
+from foi_core.models import AuditEvent, BatchStatus, DisposalBatch, DisposalItem
 from foi_core.settings import Settings
 from indexer.lifecycle import IndexNames, drop_all
 from retention.classify import save_schedule
@@ -36,7 +36,7 @@ from retention.holds import (
 )
 from retention.release import approve_release, request_release
 from tests.fixtures import ShareWorkspace
-from tests.records import RecordsBed
+from tests.records import RecordsBed, assert_not_destroyed_while_held, destroyed_items
 
 FILES = tuple(f"Old/file {n}.txt" for n in range(4))
 OLD = datetime(2010, 1, 1, tzinfo=UTC)
@@ -161,24 +161,8 @@ class Scenario:
                 path = ids[root]
                 assert self.bed.on_share(path), f"held file {path} was deleted from the share"
                 assert not self.bed.doc(root).get("destroyed"), f"held {path} destroyed in index"
-            destroyed = (
-                session.execute(select(DisposalItem).where(DisposalItem.outcome == "destroyed"))
-                .scalars()
-                .all()
-            )
-            for item in destroyed:
-                assert item.done_at is not None
-                done = _utc(item.done_at)
-                covering = session.execute(
-                    select(HeldDocument, Hold)
-                    .join(Hold, Hold.id == HeldDocument.hold_id)
-                    .where(HeldDocument.root_id == item.doc_id)
-                ).all()
-                for member, hold in covering:
-                    released = _utc(hold.released_at) if hold.released_at else None
-                    assert not (
-                        _utc(member.added_at) <= done and (released is None or released > done)
-                    ), f"{item.path} destroyed at {done} while hold {hold.id} covered it"
+            for item in destroyed_items(session):
+                assert_not_destroyed_while_held(session, item)
             self.seen["refused"] = len(
                 session.execute(
                     select(AuditEvent.id).where(AuditEvent.action == "disposal_refused_held")
@@ -214,7 +198,3 @@ def test_no_held_file_is_ever_destroyed(
     # The property is only as good as the interleavings it met: files were destroyed, holds
     # were refused disposal, and held files were edited at source.
     assert all(totals.values()), totals
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -55,8 +55,6 @@ from foi_core.models import (
     BatchStatus,
     DisposalBatch,
     DisposalItem,
-    HeldDocument,
-    Hold,
     PreservationStatus,
     PreservationTask,
 )
@@ -68,7 +66,7 @@ from retention.holds import HoldError, add_scope, create_hold, holds_by_root
 from retention.preservation import run_pending
 from retention.release import approve_release, request_release
 from tests.fixtures import ShareWorkspace
-from tests.records import RecordsBed
+from tests.records import RecordsBed, assert_not_destroyed_while_held, destroyed_items
 
 OLD = datetime(2010, 1, 1, tzinfo=UTC)
 SCHEDULE = """
@@ -383,29 +381,9 @@ class RecordsMachine(RuleBasedStateMachine):
         if not hasattr(self, "bed"):
             return
         with self.bed.runtime.sessions() as session:
-            destroyed = (
-                session.execute(select(DisposalItem).where(DisposalItem.outcome == "destroyed"))
-                .scalars()
-                .all()
-            )
-            for item in destroyed:
+            for item in destroyed_items(session):
                 assert item.class_id == "OLD", f"{item.path} destroyed in unsigned {item.class_id}"
-                assert item.done_at is not None
-                done = _utc(item.done_at)
-                covering = session.execute(
-                    select(HeldDocument, Hold)
-                    .join(Hold, Hold.id == HeldDocument.hold_id)
-                    .where(HeldDocument.root_id == item.doc_id)
-                ).all()
-                for member, hold in covering:
-                    released = _utc(hold.released_at) if hold.released_at else None
-                    assert not (
-                        _utc(member.added_at) <= done and (released is None or released > done)
-                    ), f"{item.path} destroyed while hold {hold.id} covered it"
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+                assert_not_destroyed_while_held(session, item)
 
 
 def test_records_guarantees_hold_over_any_sequence(
