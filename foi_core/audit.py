@@ -243,16 +243,17 @@ def verify_chain(session: Session) -> ChainVerification:
     checked = 0
     last_id = 0
     unsealed = 0
+    first_id = session.execute(select(AuditEvent.id).order_by(AuditEvent.id).limit(1)).scalar()
+    if first_id is not None and not checkpoints:
+        return _broken(
+            0,
+            first_id,
+            "no checkpoint anchors this log: the anchor file is missing, empty or was "
+            "replaced (a database from before sealing needs `foi audit checkpoint --initial`)",
+        )
+    if first_id is not None and head is None:
+        return _broken(0, None, "the chain's head row was deleted")
     for event in _events(session):
-        if not checkpoints:
-            return _broken(
-                0,
-                event.id,
-                "no checkpoint anchors this log: the anchor file is missing, empty or was "
-                "replaced (a database from before sealing needs `foi audit checkpoint --initial`)",
-            )
-        if head is None:
-            return _broken(0, None, "the chain's head row was deleted")
         if event.prev_hash != expected_prev:
             return _broken(
                 checked, event.id, "previous-hash link broken (entry removed or reordered)"
