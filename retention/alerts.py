@@ -101,11 +101,10 @@ def compose(
 ) -> list[Alert]:
     """The same message to each records manager. Pure."""
     count = len(failures)
-    files = "1 held file" if count == 1 else f"{count:,} held files"
+    files = _held_files(count)
     subject = f"Action needed: {files} could not be preserved"
     lines = [
-        f"The FOI records service{' of ' + organisation if organisation else ''} could not copy "
-        f"{files} into the preservation store.",
+        f"{_service(organisation)} could not copy {files} into the preservation store.",
         "",
         "Until a file is copied, a change or deletion at source could lose held information. "
         "The service retries every 15 minutes; the hold pages show each file's state.",
@@ -174,13 +173,13 @@ def compose_changes(
 ) -> list[Alert]:
     """The same message to each records manager. Pure."""
     count = len(changes)
-    files = "1 held file" if count == 1 else f"{count:,} held files"
+    files = _held_files(count)
     lost = sum(not c.preserved for c in changes)
     subject = f"{files} changed or deleted at source"
     if lost:
         subject = f"Action needed: {subject}, {lost:,} not preserved"
     lines = [
-        f"The FOI records service{' of ' + organisation if organisation else ''} found "
+        f"{_service(organisation)} found "
         f"{files} changed or deleted on the file share while on hold.",
         "",
         "The content as held is kept: a changed file's held version and a deleted file's "
@@ -377,3 +376,11 @@ def _hold_names(session: Session, root_ids: Sequence[str]) -> dict[str, tuple[st
     for root_id, name in rows:
         names[root_id].append(name)
     return {root: tuple(found) for root, found in names.items()}
+
+
+def _held_files(count: int) -> str:
+    return "1 held file" if count == 1 else f"{count:,} held files"
+
+
+def _service(organisation: str) -> str:
+    return f"The FOI records service{' of ' + organisation if organisation else ''}"
