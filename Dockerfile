@@ -14,9 +14,11 @@ COPY pyproject.toml ./
 COPY foi_core/ foi_core/
 COPY crawler/ crawler/
 COPY indexer/ indexer/
+COPY ingest/ ingest/
 COPY search_app/ search_app/
 COPY retention/ retention/
 COPY cases/ cases/
+COPY services/ services/
 COPY devstack/ devstack/
 COPY demo/ demo/
 COPY foi_cli/ foi_cli/

@@ -59,7 +59,7 @@ from foi_core.accounts import create_user
 from foi_core.db import transaction
 from foi_core.models import CaseExport
 from foi_core.settings import Settings
-from indexer.scopes import scan
+from indexer.search.scopes import scan
 from retention.context import Records
 
 ACTOR = "bench-officer"

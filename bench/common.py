@@ -39,7 +39,6 @@ from crawler.smb import ShareLocation, SmbShare
 from devstack.base import Account, StackPaths
 from devstack.tika import TikaService
 from devstack.versions import TIKA_VERSION
-from foi_cli.runtime import Runtime
 from foi_core.db import transaction
 from foi_core.migrate import upgrade
 from foi_core.models import Source
@@ -47,7 +46,8 @@ from foi_core.settings import Settings
 from foi_core.sources import add_source
 from indexer.extract import Extraction, TikaExtractor
 from indexer.lifecycle import IndexNames, drop_all
-from indexer.pipeline import CrawlCounts, CrawlPipeline
+from ingest.pipeline import CrawlCounts, CrawlPipeline
+from services import Services
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "docs" / "benchmarks.md"
@@ -124,7 +124,7 @@ class ShareFolder:
 
 
 class CrawlEnv:
-    """A Runtime with its own SQLite database and `bench-…` indices, both dropped on exit."""
+    """A Services with its own SQLite database and `bench-…` indices, both dropped on exit."""
 
     def __init__(self, settings: Settings) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="foi-bench-"))
@@ -133,7 +133,7 @@ class CrawlEnv:
             database_url=f"sqlite:///{self._tmp / 'crawl.db'}",
             index_prefix=f"bench-{uuid.uuid4().hex[:10]}",
         )
-        self.runtime = Runtime(self.settings)
+        self.runtime = Services(self.settings)
         upgrade(self.runtime.engine)
 
     def __enter__(self) -> CrawlEnv:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import indexer.processor
+import ingest.processor
 from bench.common import (
     CrawlEnv,
     ShareFolder,
@@ -42,8 +42,8 @@ from bench.common import (
 from crawler.walker import WalkProblem, walk
 from demo.documents import generate
 from foi_core.settings import Settings
-from indexer.processor import FileProcessor
-from indexer.reuse import ContentReuse
+from ingest.processor import FileProcessor
+from ingest.reuse import ContentReuse
 
 TARGET = 0.9
 CORPUS = Path(os.environ.get("FOI_CORPUS_DIR", "/work/shared/corpus")) / "tika-testdocs"
@@ -155,11 +155,11 @@ def bench_set(
                     # One open for the content and the ACL (`_read`); the ACL's own query
                     # runs only where that open is refused, and for renames and failures.
                     stages.patch(FileProcessor, "_read", "SMB open + ACL + read + hash + sniff"),
-                    stages.patch(indexer.processor, "read_acl", "ACL query"),
+                    stages.patch(ingest.processor, "read_acl", "ACL query"),
                     stages.patch(ContentReuse, "_recorded_elsewhere", "state: copy lookup"),
                     stages.patch(env.runtime.extractor, "extract", "Tika"),
                     stages.patch(env.runtime.es, "search", "ES dedupe search"),
-                    stages.patch(indexer.processor, "write_documents", "ES bulk write"),
+                    stages.patch(ingest.processor, "write_documents", "ES bulk write"),
                     stages.patch(FileProcessor, "_save_state", "SQLite state"),
                     profiled(FileProcessor, "process", profile) if profile else nullcontext(),
                 ):

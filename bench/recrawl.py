@@ -32,7 +32,7 @@ from bench.common import (
 from crawler.smb import SmbShare
 from crawler.walker import walk
 from demo.documents import write_docx
-from indexer.processor import FileProcessor
+from ingest.processor import FileProcessor
 
 TARGET = 50.0
 SIZES = {"small": 1_000, "full": 20_000}

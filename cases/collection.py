@@ -31,9 +31,9 @@ from cases.service import CaseError
 from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import Case, CaseDocument, ScopingSearch
-from indexer.facets import STATUS_LABELS
-from indexer.querylang import QuerySyntaxError
-from indexer.scopes import matches, parse_search, search_query, search_scope_counts
+from indexer.search.facets import STATUS_LABELS
+from indexer.search.querylang import QuerySyntaxError
+from indexer.search.scopes import matches, parse_search, search_query, search_scope_counts
 from retention.classify import current_schedule, reclassify
 from retention.context import Records
 from retention.holds import HoldError, add_documents, create_hold

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from foi_core.calendar import UKWorkingCalendar
-from foi_core.deadline_records import long_date
+from cases.deadlines.calendar import UKWorkingCalendar
+from cases.deadlines.records import long_date
 from foi_core.mail import MailError, send_mail
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Request cases: creation, references, the status workflow and its statutory clock.
 
 Invariants:
-- a case's due date is always recomputed by the deadline engine (foi_core.deadlines) from the
+- a case's due date is always recomputed by the deadline engine (cases.deadlines.engine) from the
   clock facts the workflow records (received, clarification, fees notice and payment,
   extension, SAR clock stops) and the calendar in force, never typed in; while a clock is
   stopped the case has no due date and says what it awaits;
@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from foi_core import audit
-from foi_core.calendar import ExtraNonWorkingDay, UKWorkingCalendar
-from foi_core.db import transaction
-from foi_core.deadline_records import (
+from cases.deadlines.calendar import ExtraNonWorkingDay, UKWorkingCalendar
+from cases.deadlines.engine import compute_deadline
+from cases.deadlines.records import (
     ClockStop,
     ClockStoppedError,
     ClockStopReason,
@@ -31,7 +30,8 @@ from foi_core.deadline_records import (
     Regime,
     RequestClock,
 )
-from foi_core.deadlines import compute_deadline
+from foi_core import audit
+from foi_core.db import transaction
 from foi_core.models import Case, CaseLink, CaseStatus, NonWorkingDay
 
 S = CaseStatus

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.deadlines.calendar import ExtraNonWorkingDay
 from cases.reminders import ReminderCase
 from cases.service import (
     OPEN_STATUSES,
@@ -18,7 +19,6 @@ from cases.service import (
     working_calendar,
 )
 from foi_core import audit
-from foi_core.calendar import ExtraNonWorkingDay
 from foi_core.db import transaction
 from foi_core.models import Case, NonWorkingDay, User
 

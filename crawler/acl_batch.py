@@ -1,5 +1,5 @@
 """The ACLs of many files, read as cheaply as SMB allows: for the permission check of every
-unchanged file on every crawl (see `indexer.permissions`).
+unchanged file on every crawl (see `ingest.permissions`).
 
 Each file costs what `crawler.acl.read_acl` sends: one compound of CREATE (READ_CONTROL only),
 QUERY_INFO (owner, group and DACL) and CLOSE. Nearly all of that cost is Python building and

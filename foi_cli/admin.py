@@ -15,7 +15,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foi_cli.runtime import Runtime, operator, record_refusal
+from foi_cli.runtime import operator, record_refusal
 from foi_core import audit
 from foi_core.accounts import (
     AccountError,
@@ -38,6 +38,7 @@ from foi_core.migrate import FIRST_SEALED_REVISION, current_revision, upgrade
 from foi_core.models import AuditEvent, Role, as_utc, utcnow
 from foi_core.settings import Settings
 from foi_core.tokens import MAX_TOKEN_DAYS, create_token, list_tokens, revoke_token
+from services import Services
 
 
 @click.group("db")
@@ -52,7 +53,7 @@ def db_upgrade(settings: Settings) -> None:
 
     Upgrading a database from before sealing anchors its existing (unsealed) entries: from
     that checkpoint on, every entry must be sealed."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     before = current_revision(runtime.engine)
     upgrade(runtime.engine)
     adopting = before is not None and before < FIRST_SEALED_REVISION
@@ -77,7 +78,7 @@ def _audited(
 ) -> T:
     """Run an account change and audit it under the operator, in one transaction; a refused
     change is audited as denied and reported as the error it is."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     try:
         with transaction(runtime.sessions) as session:
             result = change(session)
@@ -143,7 +144,7 @@ def users_add(
 @click.pass_obj
 def users_list(settings: Settings, as_json: bool) -> None:
     """Every account: role, state, SIDs, groups, last sign-in and open sessions."""
-    with Runtime(settings).sessions() as session:
+    with Services(settings).sessions() as session:
         accounts = list_accounts(session)
     if as_json:
         rows = [
@@ -258,7 +259,7 @@ def groups_add(
 @click.pass_obj
 def groups_list(settings: Settings) -> None:
     """Every group with its SIDs and members."""
-    with Runtime(settings).sessions() as session:
+    with Services(settings).sessions() as session:
         groups = list_groups(session)
     for group in groups:
         click.echo(
@@ -339,7 +340,7 @@ def tokens_create(settings: Settings, username: str, name: str, days: int | None
 @click.pass_obj
 def tokens_list(settings: Settings, username: str | None) -> None:
     """Every token (or USERNAME's): label, state, expiry and last use. Never the secret."""
-    with Runtime(settings).sessions() as session:
+    with Services(settings).sessions() as session:
         tokens = list_tokens(session, username)
     now = utcnow()
     for token in tokens:
@@ -370,7 +371,7 @@ def audit_group() -> None:
 def audit_verify(settings: Settings) -> None:
     """Re-hash the whole chain, check every entry's seal and every checkpoint of the anchor
     file; exit 1 at the first thing that does not fit. An intact log's head is anchored."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     with runtime.sessions() as session:
         result = audit.verify_chain(session)
     if result.ok:
@@ -399,7 +400,7 @@ def audit_checkpoint(settings: Settings, initial: bool) -> None:
     in-process deployment; `foi beat` does it hourly). --initial anchors a log that has entries
     but no checkpoint yet (a database from before sealing, or a new anchor file location):
     check first why there is none, since it vouches for everything already in the log."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     try:
         anchor = audit.checkpoint(runtime.sessions, initial=initial)
     except audit.AnchorMissing as exc:
@@ -424,6 +425,6 @@ def audit_export(settings: Settings) -> None:
     """Write the audit log as CSV to standard output."""
     writer = csv.writer(sys.stdout)
     writer.writerow(audit.CSV_HEADER)
-    with Runtime(settings).sessions() as session:
+    with Services(settings).sessions() as session:
         for event in session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
             writer.writerow(csv_cells(audit.csv_row(event)))

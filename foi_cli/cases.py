@@ -31,11 +31,12 @@ from cases.service import (
     working_calendar,
 )
 from cases.upkeep import reminder_cases, set_non_working_day
-from foi_cli.runtime import Runtime, record_refusal
+from foi_cli.runtime import record_refusal
 from foi_core.models import Case, User
 from foi_core.settings import Settings
-from indexer.facets import STATUS_LABELS
+from indexer.search.facets import STATUS_LABELS
 from retention.preservation import run_pending
+from services import Services
 
 
 def _date(value: str) -> dt.date:
@@ -45,7 +46,7 @@ def _date(value: str) -> dt.date:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _case_id(runtime: Runtime, reference: str) -> int:
+def _case_id(runtime: Services, reference: str) -> int:
     with runtime.sessions() as session:
         found = session.execute(select(Case.id).where(Case.reference == reference)).scalar()
     if found is None:
@@ -54,7 +55,7 @@ def _case_id(runtime: Runtime, reference: str) -> int:
 
 
 def _refused(
-    runtime: Runtime, actor: str, action: str, target: str, why: Exception | str
+    runtime: Services, actor: str, action: str, target: str, why: Exception | str
 ) -> click.ClickException:
     """Audit a refused action as a refused web action is (outcome denied), attributed to the
     person named with --as; returns the error to raise."""
@@ -62,7 +63,7 @@ def _refused(
     return click.ClickException(str(why))
 
 
-def _as(runtime: Runtime, username: str, action: str, target: str = "") -> str:
+def _as(runtime: Services, username: str, action: str, target: str = "") -> str:
     """`username`, if they may work cases; otherwise the refusal is audited and raised."""
     with runtime.sessions() as session:
         user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
@@ -104,7 +105,7 @@ def cases_create(
     contact: str,
     username: str,
 ) -> None:
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     actor = _as(runtime, username, "case_create")
     try:
         case = create_case(
@@ -130,7 +131,7 @@ def cases_create(
 @click.pass_obj
 def cases_list(settings: Settings, as_json: bool) -> None:
     """Open cases, most urgent first."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     with runtime.sessions() as session:
         calendar = working_calendar(session)
         rows = []
@@ -176,7 +177,7 @@ def cases_move(
     username: str,
 ) -> None:
     """Move a case to STATUS (e.g. clarification_requested, in_progress, responded)."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     case_id, target = _case_id(runtime, reference), f"case:{reference}"
     actor = _as(runtime, username, "case_transition", target)
     try:
@@ -208,7 +209,7 @@ def cases_search(
     settings: Settings, reference: str, words: str, collect: bool, username: str
 ) -> None:
     """Run (and keep) a scoping search for the case."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     case_id, target, query = (
         _case_id(runtime, reference),
         f"case:{reference}",
@@ -248,7 +249,7 @@ def cases_search(
 @click.pass_obj
 def cases_adequacy(settings: Settings, reference: str) -> None:
     """Print the adequacy-of-search statement."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     with runtime.sessions() as session:
         sys.stdout.write(adequacy_statement(session, _case_id(runtime, reference)).text + "\n")
 
@@ -259,7 +260,7 @@ def cases_adequacy(settings: Settings, reference: str) -> None:
 @click.pass_obj
 def cases_export(settings: Settings, reference: str, username: str) -> None:
     """Write the disclosure bundle (re-reading every file and checking its hash)."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     case_id, target = _case_id(runtime, reference), f"case:{reference}"
     actor = _as(runtime, username, "case_export_requested", target)
     try:
@@ -292,7 +293,7 @@ def cases_export(settings: Settings, reference: str, username: str) -> None:
 def cases_export_pending(settings: Settings) -> None:
     """Write bundles asked for in the web app but never started (its process stopped), after
     failing those whose writer stopped mid-way."""
-    written = run_queued(Runtime(settings).records, ExportSettings.from_settings(settings))
+    written = run_queued(Services(settings).records, ExportSettings.from_settings(settings))
     for export in written:
         state = export.status if export.status != ExportState.FAILED else f"failed: {export.error}"
         click.echo(f"{export.name}: {state}")
@@ -305,7 +306,7 @@ def cases_export_pending(settings: Settings) -> None:
 @click.pass_obj
 def cases_purge(settings: Settings) -> None:
     """Delete disclosure bundles past their download period (FOI_EXPORT_KEEP_DAYS)."""
-    click.echo(f"{purge_expired(Runtime(settings).records)} expired bundles deleted")
+    click.echo(f"{purge_expired(Services(settings).records)} expired bundles deleted")
 
 
 @cases_group.command("non-working-day")
@@ -320,7 +321,7 @@ def cases_non_working_day(
 ) -> None:
     """Add (or withdraw) an extra non-working day, e.g. by proclamation; open cases are
     recalculated."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     target = day
     actor = _as(runtime, username, "non_working_day_change", target)
     try:
@@ -344,7 +345,7 @@ def cases_non_working_day(
 @click.pass_obj
 def cases_remind(settings: Settings, soon_days: int, dry_run: bool) -> None:
     """E-mail each officer their overdue, due-soon and past-target cases (FOI_SMTP_URL)."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     with runtime.sessions() as session:
         reminders = due_reminders(
             reminder_cases(session, settings.internal_target_days),
@@ -372,7 +373,7 @@ def cases_remind(settings: Settings, soon_days: int, dry_run: bool) -> None:
 @click.pass_obj
 def cases_add_part(settings: Settings, reference: str, regime: str, username: str) -> None:
     """A part of the request handled under another regime (own case, reference and clock)."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     case_id, target = _case_id(runtime, reference), f"case:{reference}"
     actor = _as(runtime, username, "case_part_add", target)
     try:

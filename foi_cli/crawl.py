@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from crawler.smb import SourceError
-from foi_cli.runtime import Runtime, operator, record_refusal
+from foi_cli.runtime import operator, record_refusal
 from foi_core import audit
 from foi_core.audit import Outcome
 from foi_core.credentials import CredentialError
@@ -17,8 +17,9 @@ from foi_core.db import transaction
 from foi_core.models import CrawlRun
 from foi_core.settings import Settings
 from foi_core.sources import SourceConfigError, add_source, get_source, list_sources, remove_source
-from indexer.distributed import workers_consuming
-from indexer.pipeline import CrawlCounts
+from ingest.distributed import workers_consuming
+from ingest.pipeline import CrawlCounts
+from services import Services
 
 
 @click.group("sources")
@@ -57,7 +58,7 @@ def sources_add(
     schedule: str,
 ) -> None:
     """Register a share."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     try:
         with transaction(runtime.sessions) as session:
             add_source(
@@ -89,7 +90,7 @@ def sources_add(
 @sources_group.command("list")
 @click.pass_obj
 def sources_list(settings: Settings) -> None:
-    with Runtime(settings).sessions() as session:
+    with Services(settings).sessions() as session:
         for source in list_sources(session):
             click.echo(
                 f"{source.name:<16}\\\\{source.server}\\{source.share}\\{source.root}"
@@ -102,7 +103,7 @@ def sources_list(settings: Settings) -> None:
 @click.argument("name")
 @click.pass_obj
 def sources_remove(settings: Settings, name: str) -> None:
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     try:
         with transaction(runtime.sessions) as session:
             remove_source(session, name)
@@ -120,7 +121,7 @@ def sources_remove(settings: Settings, name: str) -> None:
 @click.pass_obj
 def sources_test(settings: Settings, name: str) -> None:
     """Connect and list the root; report exactly what is wrong if that fails."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     with runtime.sessions() as session:
         source = get_source(session, name)
     if source is None:
@@ -145,7 +146,7 @@ def _progress_line(counts: CrawlCounts, started: float) -> str:
     )
 
 
-def _announce_workers(runtime: Runtime) -> None:
+def _announce_workers(runtime: Services) -> None:
     queue = runtime.settings.task_queue
     broker = runtime.celery.connection_for_write().as_uri()  # password masked
     click.echo(f"dispatching to Celery workers: queue {queue!r} on {broker}", err=True)
@@ -165,7 +166,7 @@ def _announce_workers(runtime: Runtime) -> None:
 @click.pass_obj
 def crawl_command(settings: Settings, source_name: str | None, full: bool, as_json: bool) -> None:
     """Crawl one source (or all): in-process, or on `foi worker`s when FOI_BROKER_URL is set."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     if settings.broker_url:
         _announce_workers(runtime)
     with runtime.sessions() as session:
@@ -225,7 +226,7 @@ def crawl_command(settings: Settings, source_name: str | None, full: bool, as_js
         raise click.ClickException("crawl failed for " + "; ".join(failures))
 
 
-def _record_failed_run(runtime: Runtime, source: str, error: str) -> None:
+def _record_failed_run(runtime: Services, source: str, error: str) -> None:
     now = datetime.now(UTC)
     with transaction(runtime.sessions) as session:
         session.add(

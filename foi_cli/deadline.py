@@ -11,8 +11,8 @@ import json
 
 import click
 
-from foi_core.calendar import UKWorkingCalendar
-from foi_core.deadlines import (
+from cases.deadlines.calendar import UKWorkingCalendar
+from cases.deadlines.engine import (
     CountStep,
     Deadline,
     DeadlineInputError,

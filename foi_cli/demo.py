@@ -14,7 +14,6 @@ from sqlalchemy import select
 from demo.seed import seed_share
 from devstack.base import MissingPrerequisite, ServiceFailed
 from devstack.stack import LocalStack
-from foi_cli.runtime import Runtime
 from foi_core import audit
 from foi_core.accounts import create_user
 from foi_core.db import transaction
@@ -25,11 +24,12 @@ from foi_core.settings import Settings
 from foi_core.sources import add_source, get_source
 from retention.classify import current_schedule, save_schedule
 from retention.schedule import seed_schedule_text
+from services import Services
 
 DEMO_SOURCE = "demo"
 
 
-def _ensure_admin(runtime: Runtime) -> None:
+def _ensure_admin(runtime: Services) -> None:
     settings = runtime.settings
     with transaction(runtime.sessions) as session:
         if session.execute(select(User).where(User.username == "admin")).scalar_one_or_none():
@@ -60,7 +60,7 @@ def demo_command(settings: Settings, serve: bool, port: int) -> None:
         raise click.ClickException(str(exc)) from None
     # The stack is up: from here on everything this process creates is private.
     os.umask(PRIVATE_UMASK)
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     upgrade(runtime.engine)
     try:
         audit.checkpoint(runtime.sessions)

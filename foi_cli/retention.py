@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import click
 from sqlalchemy import func, select
 
-from foi_cli.runtime import Runtime, operator, record_refusal
+from foi_cli.runtime import operator, record_refusal
 from foi_core.mail import MailError
 from foi_core.models import (
     DisposalBatch,
@@ -45,11 +45,12 @@ from retention.holds import (
 from retention.preservation import run_pending
 from retention.release import approve_release, request_release
 from retention.schedule import ScheduleError, load_schedule_file, seed_schedule_text
+from services import Services
 
 _MANAGERS = (Role.RECORDS_MANAGER,)
 
 
-def _person(runtime: Runtime, username: str, action: str, target: str) -> str:
+def _person(runtime: Services, username: str, action: str, target: str) -> str:
     """`username` if it is an active records manager; otherwise the attempt is audited as
     denied and refused."""
     with runtime.sessions() as session:
@@ -62,12 +63,12 @@ def _person(runtime: Runtime, username: str, action: str, target: str) -> str:
     return username
 
 
-def _actor(runtime: Runtime, username: str | None, action: str, target: str) -> str:
+def _actor(runtime: Services, username: str | None, action: str, target: str) -> str:
     """The person named by an optional `--as`, else the operating-system account."""
     return operator() if username is None else _person(runtime, username, action, target)
 
 
-def _refuse(runtime: Runtime, actor: str, action: str, target: str, reason: str) -> NoReturn:
+def _refuse(runtime: Services, actor: str, action: str, target: str, reason: str) -> NoReturn:
     record_refusal(runtime, actor=actor, action=action, target=target, reason=reason)
     raise click.ClickException(reason)
 
@@ -94,7 +95,7 @@ def holds_group() -> None:
 @click.pass_obj
 def holds_create(settings: Settings, name: str, reason: str, case_ref: str, username: str) -> None:
     """Create a hold (then add documents, folders or searches to it)."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     actor = _person(runtime, username, "hold_create", f"hold:{name}")
     try:
         hold_id = create_hold(
@@ -131,7 +132,7 @@ def holds_add(
     share...) or is the whole source without --confirm-whole-source."""
     if sum(bool(x) for x in (doc_id, folder, query)) != 1:
         raise click.UsageError("give exactly one of --document, --folder, --search")
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     actor = _person(runtime, username, "hold_add", f"hold:{hold_id}")
     try:
         if doc_id:
@@ -169,7 +170,7 @@ def holds_add(
 @click.pass_obj
 def holds_list(settings: Settings) -> None:
     """Every hold with its status, file count, case and creator."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     with runtime.sessions() as session:
         counts = dict(
             session.execute(
@@ -191,7 +192,7 @@ def holds_list(settings: Settings) -> None:
 @click.pass_obj
 def holds_release_request(settings: Settings, hold_id: int, reason: str, username: str) -> None:
     """First step of a release; a different records manager must approve it."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     actor = _person(runtime, username, "hold_release_request", f"hold:{hold_id}")
     try:
         request_release(runtime.records, hold_id, actor=actor, reason=reason)
@@ -206,7 +207,7 @@ def holds_release_request(settings: Settings, hold_id: int, reason: str, usernam
 @click.pass_obj
 def holds_release_approve(settings: Settings, hold_id: int, username: str) -> None:
     """Second step of a release, by a records manager other than the one who asked."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     actor = _person(runtime, username, "hold_release_approve", f"hold:{hold_id}")
     try:
         approve_release(runtime.records, hold_id, approver=actor)
@@ -223,7 +224,7 @@ def holds_release_approve(settings: Settings, hold_id: int, username: str) -> No
     click.echo(f"hold {hold_id} released")
 
 
-def _asked_by(runtime: Runtime, hold_id: int, actor: str) -> bool:
+def _asked_by(runtime: Services, hold_id: int, actor: str) -> bool:
     with runtime.sessions() as session:
         hold = session.get(Hold, hold_id)
     return hold is not None and hold.release_requested_by == actor
@@ -234,7 +235,7 @@ def _asked_by(runtime: Runtime, hold_id: int, actor: str) -> bool:
 @click.pass_obj
 def holds_preserve(settings: Settings, username: str | None) -> None:
     """Copy every held original not yet in the preservation store (retries failures)."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     actor = _actor(runtime, username, "preservation_copy", "holds")
     result = run_pending(runtime.records, actor=actor)
     click.echo(f"{result.preserved} preserved, {result.failed} failed")
@@ -257,7 +258,7 @@ def holds_alert(settings: Settings) -> None:
         raise click.ClickException("FOI_SMTP_URL is not set: there is no mail server to send to")
     try:
         mailed = send_alerts(
-            Runtime(settings).records, settings.smtp_url, settings.mail_from, settings.organisation
+            Services(settings).records, settings.smtp_url, settings.mail_from, settings.organisation
         )
     except MailError as exc:
         raise click.ClickException(str(exc)) from None
@@ -280,7 +281,7 @@ def schedule_group() -> None:
 @click.pass_obj
 def schedule_load(settings: Settings, path: Path, username: str) -> None:
     """Validate a schedule file, put it in force and re-classify every file."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     actor = _person(runtime, username, "retention_schedule_load", f"file:{path}")
     try:
         load_schedule_file(path)
@@ -305,7 +306,7 @@ def schedule_seed() -> None:
 @schedule_group.command("show")
 @click.pass_obj
 def schedule_show(settings: Settings) -> None:
-    with Runtime(settings).sessions() as session:
+    with Services(settings).sessions() as session:
         schedule = current_schedule(session)
     if schedule is None:
         raise click.ClickException("no schedule loaded (foi retention schedule load FILE)")
@@ -316,7 +317,7 @@ def schedule_show(settings: Settings) -> None:
 @click.pass_obj
 def retention_classify(settings: Settings) -> None:
     """Re-classify every indexed file under the schedule in force."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     with runtime.sessions() as session:
         schedule = current_schedule(session)
     click.echo(f"{reclassify(runtime.records, schedule)} files re-classified")
@@ -331,7 +332,7 @@ def _mib(size: int) -> str:
 @click.pass_obj
 def retention_report(settings: Settings, as_json: bool) -> None:
     """Files per class and action, unclassified files, and the storage disposal can reclaim."""
-    result = report(Runtime(settings).records, date.today())
+    result = report(Services(settings).records, date.today())
     if as_json:
         click.echo(
             json.dumps(
@@ -393,7 +394,7 @@ def retention_report(settings: Settings, as_json: bool) -> None:
 @click.pass_obj
 def retention_run(settings: Settings, username: str | None) -> None:
     """Build a disposal batch of everything eligible today (it then needs review and approval)."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     actor = _actor(runtime, username, "disposal_batch_create", "batch:new")
     try:
         batch = build_batch(runtime.records, actor=actor, today=date.today())
@@ -406,7 +407,7 @@ def retention_run(settings: Settings, username: str | None) -> None:
 @click.pass_obj
 def retention_batches(settings: Settings) -> None:
     """Disposal batches with their status and approvals."""
-    with Runtime(settings).sessions() as session:
+    with Services(settings).sessions() as session:
         for batch in session.execute(select(DisposalBatch).order_by(DisposalBatch.id)).scalars():
             approvals = f"{len(batch.approved_by)}/{batch.approvals_needed}"
             click.echo(
@@ -420,7 +421,7 @@ def retention_batches(settings: Settings) -> None:
 @click.pass_obj
 def retention_show(settings: Settings, batch_id: int) -> None:
     """The files of a batch and what is (or was) to happen to each."""
-    with Runtime(settings).sessions() as session:
+    with Services(settings).sessions() as session:
         items = session.execute(
             select(DisposalItem).where(DisposalItem.batch_id == batch_id).order_by(DisposalItem.id)
         ).scalars()
@@ -442,7 +443,7 @@ def retention_exclude(
     settings: Settings, batch_id: int, doc_ids: tuple[str, ...], reason: str, username: str
 ) -> None:
     """Take files out of a batch under review, with a reason."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     target = f"batch:{batch_id}"
     actor = _person(runtime, username, "disposal_exclude", target)
     try:
@@ -460,7 +461,7 @@ def retention_approve(settings: Settings, batch_id: int, username: str) -> None:
     """Approve a batch under review (held files, files collected for open requests and files
     in classes not signed off are taken out, and audited). By default two records managers
     approve, neither of them the batch's builder; a refusal is audited as denied."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     actor = _person(runtime, username, "disposal_approve", f"batch:{batch_id}")
     try:
         status = approve(runtime.records, batch_id, actor=actor)
@@ -479,7 +480,7 @@ def retention_execute(
 ) -> None:
     """Destroy an approved batch's files (held or changed files are skipped and reported; the
     counts are the certificate's). By default the executor may not be the batch's builder."""
-    runtime = Runtime(settings)
+    runtime = Services(settings)
     actor = _person(runtime, username, "disposal_execute", f"batch:{batch_id}")
     try:
         result = execute(runtime.records, batch_id, actor=actor)

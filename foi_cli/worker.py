@@ -9,14 +9,14 @@ import threading
 import click
 
 from cases.tasks import register_case_tasks
-from foi_cli.runtime import Runtime
 from foi_core.settings import Settings
 from foi_core.sources import get_source
-from indexer.processor import FileProcessor
-from indexer.tasks import build_celery_app
+from ingest.processor import FileProcessor
+from ingest.tasks import build_celery_app
 from retention.audit_tasks import register_audit_tasks
 from retention.context import Records
 from retention.tasks import register_retention_tasks
+from services import Services
 
 
 class UnknownSource(LookupError):
@@ -35,14 +35,14 @@ class WorkerProcessors:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._pid = -1
-        self._runtime = Runtime(settings)
+        self._runtime = Services(settings)
         self._cache: dict[str, tuple[tuple[object, ...], FileProcessor]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, source_name: str) -> FileProcessor:
         with self._lock:
             if self._pid != os.getpid():
-                self._pid, self._runtime, self._cache = os.getpid(), Runtime(self.settings), {}
+                self._pid, self._runtime, self._cache = os.getpid(), Services(self.settings), {}
             with self._runtime.sessions() as session:
                 source = get_source(session, source_name)
             if source is None:
@@ -66,7 +66,7 @@ class WorkerProcessors:
         """This process's records-management context (for the periodic jobs)."""
         with self._lock:
             if self._pid != os.getpid():
-                self._pid, self._runtime, self._cache = os.getpid(), Runtime(self.settings), {}
+                self._pid, self._runtime, self._cache = os.getpid(), Services(self.settings), {}
             return self._runtime.records
 
 

@@ -490,7 +490,7 @@ class Case(Base):
     requester_contact: Mapped[str] = mapped_column(Text, default="")
     assigned_to: Mapped[str] = mapped_column(String(150), default="", index=True)
     status: Mapped[str] = mapped_column(String(32), default=CaseStatus.RECEIVED, index=True)
-    # Clock facts (see foi_core.deadline_records.RequestClock).
+    # Clock facts (see cases.deadlines.records.RequestClock).
     clarification_requested: Mapped[date | None] = mapped_column(Date, default=None)
     clarified: Mapped[date | None] = mapped_column(Date, default=None)
     fee_notice: Mapped[date | None] = mapped_column(Date, default=None)

@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch
 from indexer.bulk import delete_documents, write_documents, write_partial
 from indexer.documents import embedded_doc_id
 from indexer.lifecycle import IndexNames
-from indexer.scopes import scan
+from indexer.search.scopes import scan
 
 # What a destroyed record's stub keeps: where it was, what it was, and its metadata.
 STUB_DROPS = ("content", "hold_ids", "held", "retention_reason")

@@ -33,6 +33,41 @@ class IndexNames:
         return f"{self.prefix}-documents-v{version}"
 
 
+class IndexOutdated(RuntimeError):
+    """The aliases point at an older schema version: `foi index migrate` must run first."""
+
+
+def require_index(es: Elasticsearch, names: IndexNames) -> str:
+    """The index the crawl writes to, created if there is none yet; never a migration.
+
+    An index of an older schema version is refused (`IndexOutdated`): migrating copies every
+    document, so it runs only when asked (`foi index migrate`), never because a worker or a
+    crawl happened to start.
+    """
+    index = names.concrete()
+    if not es.indices.exists_alias(name=names.read_alias):
+        _create_current(es, names)
+    found = current_index(es, names)
+    if found != index:
+        raise IndexOutdated(
+            f"the index is {found}, this version needs {index}: run `foi index migrate`"
+        )
+    return found
+
+
+def _create_current(es: Elasticsearch, names: IndexNames) -> None:
+    index = names.concrete()
+    if not es.indices.exists(index=index):
+        # Two first crawls may race here; the loser finds the index already made.
+        es.options(ignore_status=400).indices.create(index=index, **index_body())
+    es.indices.update_aliases(
+        actions=[
+            {"add": {"index": index, "alias": names.read_alias}},
+            {"add": {"index": index, "alias": names.write_alias, "is_write_index": True}},
+        ]
+    )
+
+
 def ensure_index(es: Elasticsearch, names: IndexNames) -> str:
     """Create the current version's index and aliases if missing, or migrate an older version
     behind the aliases; return the index name."""

@@ -35,7 +35,8 @@ SETTINGS: dict[str, Any] = {
     # Deep paging uses search_after, never from/size past this.
     "max_result_window": 10000,
     # Highlighting re-analyses a field without offsets only this far; every highlight request
-    # says so too (indexer.queries), so a longer document degrades its highlight, not the search.
+    # says so too (indexer.search.queries), so a longer document degrades its highlight, not
+    # the search.
     "highlight": {"max_analyzed_offset": MAX_ANALYZED_OFFSET},
 }
 

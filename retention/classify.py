@@ -20,7 +20,7 @@ from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import Case, CaseDocument, RetentionSchedule, Source
 from indexer.annotations import set_fields
-from indexer.scopes import live_files_query, retention_summary, scan
+from indexer.search.scopes import live_files_query, retention_summary, scan
 from retention.context import Records
 from retention.schedule import Action, Schedule, load_schedule
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import BatchStatus, DisposalBatch, DisposalItem, FileState
-from indexer.scopes import disposal_candidates_query, scan
+from indexer.search.scopes import disposal_candidates_query, scan
 from retention.batch_certificate import METHOD, counts, write_certificate
 from retention.classify import CLASSIFY_FIELDS, closed_cases, current_schedule, indexed_files
 from retention.context import Records, lock_records

@@ -30,8 +30,8 @@ from foi_core.db import transaction
 from foi_core.models import HeldDocument, Hold, HoldScope, HoldStatus
 from foi_core.sources import get_source
 from indexer.annotations import set_hold_ids
-from indexer.querylang import QuerySyntaxError
-from indexer.scopes import (
+from indexer.search.querylang import QuerySyntaxError
+from indexer.search.scopes import (
     Match,
     folder_query,
     matches,

@@ -1,13 +1,13 @@
-"""Records management's side of the crawl (implements `indexer.keeping.RecordKeeping`).
+"""Records management's side of the crawl (implements `ingest.keeping.RecordKeeping`).
 
 - Every document written carries its file's unreleased hold ids, and every file its record
   class, disposal date and reason under the schedule in force.
 - Before a held file's documents are overwritten with different content, they are kept as a
   held version (`version_of` the file), its content already in the preservation store, with
   the ACL that content was indexed with (the crawl narrows it when the file's ACL changes, and
-  never loosens it: `indexer.permissions`); the change is recorded and audited. A held file
+  never loosens it: `ingest.permissions`); the change is recorded and audited. A held file
   deleted or moved at source is recorded and audited the same way.
-- Identity follows the SMB file id and creation time (`indexer.moves.moved_from`): a file
+- Identity follows the SMB file id and creation time (`ingest.moves.moved_from`): a file
   moved or renamed at source takes everything keyed by its document ids (holds,
   preservation, changes at source, held versions, case collections) to its new ids, held or
   not. A new file given a deleted file's file id (an inode the file system reused) takes
@@ -39,7 +39,7 @@ from foi_core.models import (
     SourceChange,
 )
 from indexer.annotations import copy_as_version, repoint_versions
-from indexer.keeping import FileMove
+from ingest.keeping import FileMove
 from retention.classify import closed_cases, current_schedule, retention_fields
 from retention.context import Records
 from retention.holds import apply_scopes, holds_by_root

@@ -1,8 +1,8 @@
 """The application factory.
 
 Invariants:
-- settings, the database engine and the Elasticsearch client are built once per process, here,
-  and reached through `auth.services()`;
+- settings, the database engine and the Elasticsearch client are built once per process, by
+  `services.Services`, and reached through `auth.services()`;
 - the key that signs form (CSRF) tokens comes from settings or a generated 0600 file; there is
   no default key (sessions themselves live on the server: see auth.py);
 - every route requires a signed-in user unless its view is marked `@public` (see auth.py).
@@ -10,68 +10,34 @@ Invariants:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
 from flask import Flask, Response, jsonify, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from cases.export import ExportSettings
-from cases.export_jobs import Exporter
-from crawler.shares import ShareProvider
-from foi_core.audit_seal import load_audit_seal
-from foi_core.clients import build_elasticsearch
-from foi_core.db import build_engine, session_factory
 from foi_core.private_files import SecretFileError, read_or_create_secret
 from foi_core.settings import Settings
-from indexer.lifecycle import IndexNames
-from retention.context import Records
-from retention.preservation import Preserver
-from retention.store import PreservationStore
-from search_app import (
-    accounts_admin,
-    admin,
-    api,
-    api_cases,
-    api_records,
-    auth,
-    case_evidence,
-    cases,
-    documents,
-    holds,
-    retention_views,
-    saved,
-    search,
-    security,
-    statistics_views,
-)
+from search_app import auth, security
+from search_app.admin import accounts as accounts_admin
+from search_app.admin import audit_log
+from search_app.api import cases as api_cases
+from search_app.api import records as api_records
+from search_app.api import search as api_search
+from search_app.cases import evidence as case_evidence
+from search_app.cases import statistics as statistics_views
+from search_app.cases import views as case_views
+from search_app.records import holds
+from search_app.records import retention as retention_views
+from search_app.search import documents, saved
+from search_app.search import views as search_views
+from services import Services
 
 # The app only takes small forms; anything bigger is refused before it is parsed.
 MAX_REQUEST_BYTES = 64 * 1024
 _MIN_SECRET_CHARS = 32
-
-
-@dataclass(frozen=True)
-class AppServices:
-    """The process-wide dependencies every view uses."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    es: Elasticsearch
-    index: IndexNames
-    shares: ShareProvider
-    records: Records
-    # Copy-on-hold runs here, off the request: placing a hold answers at once and the copies
-    # follow (the hold page shows their progress and any failure).
-    preserver: Preserver
-    # Disclosure bundles are written here too, off the request (the case page shows progress).
-    exporter: Exporter
 
 
 # The generated secret-key file is unusable; fix or delete it (everyone is signed out).
@@ -93,54 +59,30 @@ def create_app(settings: Settings | None = None, *, es: Elasticsearch | None = N
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
-    engine = build_engine(settings)
-    sessions = session_factory(engine, load_audit_seal(settings))
-    client = build_elasticsearch(settings) if es is None else es
-    names = IndexNames(settings.index_prefix)
-    shares = ShareProvider(sessions, settings.smb_read_bytes)
-    records = Records(
-        sessions=sessions,
-        es=client,
-        names=names,
-        store=PreservationStore(settings.effective_preservation_dir),
-        shares=shares.share,
-        approvals_needed=settings.disposal_approvals,
-        organisation=settings.organisation,
-    )
-    exporter = Exporter(records, ExportSettings.from_settings(settings))
+    services = Services(settings, given_es=es)
     # Bundles asked for before a restart are written now (each once, whoever claims it first).
-    exporter.resume()
-    app.extensions[auth.SERVICES_KEY] = AppServices(
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        es=client,
-        index=names,
-        shares=shares,
-        records=records,
-        preserver=Preserver(records),
-        exporter=exporter,
-    )
+    services.exporter.resume()
+    app.extensions[auth.SERVICES_KEY] = services
     # Order matters: the sign-in check runs before the CSRF check, so an anonymous request is
     # sent to sign in rather than told its (absent) form token is wrong.
     auth.init_app(app)
     csrf = CSRFProtect(app)
     # The API authenticates by bearer token only (never the session cookie): no CSRF exposure.
-    csrf.exempt(api.bp)
+    csrf.exempt(api_search.bp)
     csrf.exempt(api_records.bp)
     csrf.exempt(api_cases.bp)
     security.init_app(app)
     app.register_blueprint(auth.bp)
-    app.register_blueprint(search.bp)
+    app.register_blueprint(search_views.bp)
     app.register_blueprint(documents.bp)
-    app.register_blueprint(admin.bp)
+    app.register_blueprint(audit_log.bp)
     app.register_blueprint(accounts_admin.bp)
     app.register_blueprint(saved.bp)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(api_search.bp)
     app.register_blueprint(holds.bp)
     app.register_blueprint(retention_views.bp)
     app.register_blueprint(api_records.bp)
-    app.register_blueprint(cases.bp)
+    app.register_blueprint(case_views.bp)
     app.register_blueprint(case_evidence.bp)
     app.register_blueprint(statistics_views.bp)
     app.register_blueprint(api_cases.bp)

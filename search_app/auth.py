@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import (
@@ -46,11 +46,9 @@ from foi_core.models import Role, User
 from foi_core.sign_in import LoginRefused, authenticate, prepare
 from foi_core.tokens import TokenRefusal, user_for_token
 from foi_core.web_sessions import SessionLimits, access_fingerprint
-from indexer.queries import Principal
+from indexer.search.queries import Principal
 from search_app.server_sessions import USER_ID, ServerSessionInterface, renew_session
-
-if TYPE_CHECKING:
-    from search_app.app import AppServices
+from services import Services
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -83,8 +81,8 @@ class CurrentUser:
         return Principal(self.username, sids, self.role in _SEES_EVERYTHING)
 
 
-def services() -> AppServices:
-    return cast("AppServices", current_app.extensions[SERVICES_KEY])
+def services() -> Services:
+    return cast("Services", current_app.extensions[SERVICES_KEY])
 
 
 def current_user() -> CurrentUser | None:
@@ -133,7 +131,7 @@ def require_role(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 
 def init_app(app: Flask) -> None:
-    foi = cast("AppServices", app.extensions[SERVICES_KEY])
+    foi = cast("Services", app.extensions[SERVICES_KEY])
     app.session_interface = ServerSessionInterface(
         foi.sessions, SessionLimits.from_settings(foi.settings)
     )

@@ -36,7 +36,7 @@ from foi_core.sources import add_source
 from foi_core.tokens import create_token
 from indexer.extract import ExtractOptions
 from indexer.lifecycle import drop_all
-from indexer.pipeline import CrawlCounts
+from ingest.pipeline import CrawlCounts
 from search_app import create_app
 from tests.fixtures import CrawlHarness, ShareWorkspace
 

@@ -29,9 +29,9 @@ from foi_core.models import FileState
 from indexer.documents import file_doc_id
 from indexer.extract import Extraction, ExtractOptions, ParseInterrupted, TikaExtractor
 from indexer.lifecycle import IndexNames, ensure_index
-from indexer.pipeline import CrawlCounts, CrawlPipeline
-from indexer.processor import FileProcessor
-from indexer.queries import Principal, base_query, search, text_query
+from indexer.search.queries import Principal, base_query, search, text_query
+from ingest.pipeline import CrawlCounts, CrawlPipeline
+from ingest.processor import FileProcessor
 
 SERVER = "127.0.0.1"
 SHARE = "test"

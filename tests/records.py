@@ -1,6 +1,6 @@
 """A records-management test bed on the real stack: a workspace on the `test` share registered
 as a source, a private database, index and preservation store, and the product's own wiring
-(`foi_cli.runtime.Runtime`), so crawls run with holds and retention exactly as `foi crawl` does.
+(`foi_cli.runtime.Services`), so crawls run with holds and retention exactly as `foi crawl` does.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from devstack.stack import LocalStack
-from foi_cli.runtime import Runtime
 from foi_core.accounts import create_user
 from foi_core.db import transaction
 from foi_core.migrate import upgrade
@@ -25,8 +24,9 @@ from foi_core.models import DisposalItem, HeldDocument, Hold, Source, as_utc
 from foi_core.settings import Settings
 from foi_core.sources import add_source, get_source
 from indexer.documents import file_doc_id
-from indexer.pipeline import CrawlCounts
+from ingest.pipeline import CrawlCounts
 from retention.context import Records
+from services import Services
 from tests.fixtures import ShareWorkspace
 
 PASSWORD = "correct horse battery staple"
@@ -73,8 +73,8 @@ class RecordsBed:
         return bed
 
     @cached_property
-    def runtime(self) -> Runtime:
-        return Runtime(self.settings)
+    def runtime(self) -> Services:
+        return Services(self.settings)
 
     @property
     def records(self) -> Records:

@@ -23,8 +23,8 @@ from foi_core.sources import add_source
 from indexer.documents import file_doc_id
 from indexer.extract import ExtractOptions, TikaExtractor
 from indexer.lifecycle import IndexNames, drop_all, ensure_index
-from indexer.pipeline import CrawlPipeline
-from indexer.processor import FileProcessor
+from ingest.pipeline import CrawlPipeline
+from ingest.processor import FileProcessor
 
 PASSWORD = "correct horse battery staple"
 CLERK_SID = "S-1-5-21-77-88-99-4444"

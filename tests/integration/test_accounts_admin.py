@@ -21,11 +21,11 @@ from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from foi_cli.main import cli
-from foi_cli.runtime import Runtime
 from foi_core.audit import Outcome
 from foi_core.db import transaction
 from foi_core.models import ApiToken, AuditEvent, Group, User, as_utc, utcnow
 from foi_core.settings import Settings
+from services import Services
 from tests.staff_app import CSRF, PASSWORD, audit_entries, sign_in, staff_app
 
 pytestmark = pytest.mark.integration
@@ -259,7 +259,7 @@ def _run(runner: CliRunner, *args: str, stdin: str | None = None) -> Result:
 
 
 def _cli_audit() -> list[AuditEvent]:
-    with Runtime(Settings.from_env()).sessions() as db:
+    with Services(Settings.from_env()).sessions() as db:
         return list(db.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars())
 
 

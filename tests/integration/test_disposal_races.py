@@ -78,7 +78,7 @@ REPO = Path(__file__).resolve().parents[2]
 # the file has left the share and before anything about it is recorded.
 KILLED_MID_DESTRUCTION = """
 import os, signal, sys
-from foi_cli.runtime import Runtime
+from services import Services
 from foi_core.settings import Settings
 from foi_core.sources import add_source
 import retention.destruction as module
@@ -90,7 +90,7 @@ def destroy_then_die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(*args, **kwargs)
 module.destroy = destroy_then_die
-execute(Runtime(Settings.from_env()).records, int(sys.argv[1]), actor="rob")
+execute(Services(Settings.from_env()).records, int(sys.argv[1]), actor="rob")
 """
 
 

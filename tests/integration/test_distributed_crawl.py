@@ -28,15 +28,15 @@ from sqlalchemy import func, select
 from crawler.smb import ShareLocation
 from demo.documents import generate, write_pdf
 from devstack.stack import LocalStack
-from foi_cli.runtime import Runtime
 from foi_core.db import transaction
 from foi_core.migrate import upgrade
 from foi_core.models import CrawlRun, FileState, Source
 from foi_core.settings import Settings
 from foi_core.sources import add_source, get_source
-from indexer.distributed import workers_consuming
 from indexer.lifecycle import IndexNames, drop_all
-from indexer.pipeline import CrawlCounts
+from ingest.distributed import workers_consuming
+from ingest.pipeline import CrawlCounts
+from services import Services
 
 SOURCE = "dist"
 PASSWORD_VAR = "FOI_TEST_DISTRIBUTED_SMB_PASSWORD"
@@ -114,7 +114,7 @@ def smb_password(stack: LocalStack) -> Iterator[str]:
         yield stack.samba.password
 
 
-def _register_source(runtime: Runtime, stack: LocalStack, corpus: Corpus) -> None:
+def _register_source(runtime: Services, stack: LocalStack, corpus: Corpus) -> None:
     upgrade(runtime.engine)
     with transaction(runtime.sessions) as session:
         add_source(
@@ -129,7 +129,7 @@ def _register_source(runtime: Runtime, stack: LocalStack, corpus: Corpus) -> Non
         )
 
 
-def _source(runtime: Runtime) -> Source:
+def _source(runtime: Services) -> Source:
     with runtime.sessions() as session:
         source = get_source(session, SOURCE)
     assert source is not None
@@ -156,7 +156,7 @@ def reference(
     """The in-process crawl of the corpus: its counts and its index."""
     state = tmp_path_factory.mktemp("reference-db")
     prefix = f"test-{uuid.uuid4().hex[:10]}"
-    runtime = Runtime(
+    runtime = Services(
         dataclasses.replace(
             settings,
             database_url=f"sqlite:///{state}/foi.db",
@@ -186,7 +186,7 @@ def distributed(
     postgres_url: str,
     broker_url: str,
     tmp_path: Path,
-) -> Iterator[tuple[Runtime, Callable[[str], subprocess.Popen[bytes]]]]:
+) -> Iterator[tuple[Services, Callable[[str], subprocess.Popen[bytes]]]]:
     """The coordinator's runtime (broker, queue, database and index of its own) and a starter
     of `foi worker` processes with the same configuration, all stopped afterwards."""
     prefix = f"test-{uuid.uuid4().hex[:10]}"
@@ -204,7 +204,7 @@ def distributed(
         "FOI_TASK_TIME_LIMIT": str(TIME_LIMIT_S),
         PASSWORD_VAR: smb_password,
     }
-    runtime = Runtime(Settings.from_env(env))
+    runtime = Services(Settings.from_env(env))
     _register_source(runtime, stack, corpus)
     workers: list[tuple[subprocess.Popen[bytes], Path]] = []
     foi = Path(sys.executable).with_name("foi")
@@ -235,7 +235,7 @@ def distributed(
         drop_all(es, IndexNames(prefix))
 
 
-def _wait_for_workers(runtime: Runtime, names: list[str], processes: list[Any]) -> list[str]:
+def _wait_for_workers(runtime: Services, names: list[str], processes: list[Any]) -> list[str]:
     """The workers' node names, once each consumes the test's queue."""
     deadline = time.monotonic() + WORKER_START_S
     while time.monotonic() < deadline:
@@ -267,7 +267,7 @@ def _assert_same_counts(got: CrawlCounts, expected: CrawlCounts, files: int) -> 
     assert got.extracted + got.reused == expected.extracted + expected.reused
 
 
-def _assert_state_recorded(runtime: Runtime, corpus: Corpus) -> None:
+def _assert_state_recorded(runtime: Services, corpus: Corpus) -> None:
     with runtime.sessions() as session:
         run = session.execute(select(CrawlRun).order_by(CrawlRun.id.desc())).scalars().first()
         assert run is not None and run.status == "finished", run and run.error
@@ -280,7 +280,7 @@ def _assert_state_recorded(runtime: Runtime, corpus: Corpus) -> None:
 
 
 def test_distributed_crawl_builds_the_same_index_as_in_process(
-    distributed: tuple[Runtime, Callable[[str], subprocess.Popen[bytes]]],
+    distributed: tuple[Services, Callable[[str], subprocess.Popen[bytes]]],
     reference: Reference,
     corpus: Corpus,
     es: Elasticsearch,
@@ -299,7 +299,7 @@ def test_distributed_crawl_builds_the_same_index_as_in_process(
 
 
 def test_killed_worker_loses_and_duplicates_nothing(
-    distributed: tuple[Runtime, Callable[[str], subprocess.Popen[bytes]]],
+    distributed: tuple[Services, Callable[[str], subprocess.Popen[bytes]]],
     reference: Reference,
     corpus: Corpus,
     es: Elasticsearch,

@@ -8,7 +8,7 @@ from elasticsearch import Elasticsearch
 
 from indexer.lifecycle import IndexNames, current_index, ensure_index
 from indexer.mapping import SCHEMA_VERSION, index_body
-from indexer.queries import Principal, search
+from indexer.search.queries import Principal, search
 
 OFFICER = Principal("olive", (), sees_everything=True)
 

@@ -10,8 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from cases.deadlines.calendar import UKWorkingCalendar
 from cases.reminders import MailError, Reminder, ReminderCase, due_reminders, send_reminders
-from foi_core.calendar import UKWorkingCalendar
 from tests.mail import REFUSED, Inbox, free_port
 
 pytestmark = pytest.mark.integration

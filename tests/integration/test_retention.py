@@ -25,8 +25,8 @@ from devstack.stack import LocalStack
 from foi_cli.main import cli
 from foi_core.models import AuditEvent, DisposalBatch, DisposalItem, FileState
 from foi_core.settings import Settings
-from indexer.queries import Principal, search
-from indexer.tasks import build_celery_app
+from indexer.search.queries import Principal, search
+from ingest.tasks import build_celery_app
 from retention.classify import report, save_schedule
 from retention.disposal import DisposalError, approve, build_batch, exclude, execute
 from retention.holds import add_scope, create_hold

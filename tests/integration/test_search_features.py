@@ -30,17 +30,17 @@ from foi_core.migrate import upgrade
 from foi_core.models import AuditEvent, Role
 from foi_core.settings import Settings
 from foi_core.tokens import create_token
-from indexer import facets as facets_module
 from indexer.bulk import write_documents
 from indexer.documents import FileRecord, embedded_documents, file_document
 from indexer.extract import Extraction, Part, Status
-from indexer.facets import Facets, FacetSelection
-from indexer.folding import EMPTY_SHA256
 from indexer.lifecycle import IndexNames, drop_all, ensure_index
-from indexer.multisearch import side_by_side
-from indexer.queries import Principal, SearchResult, Sort, search, search_body
+from indexer.search import facets as facets_module
+from indexer.search.facets import Facets, FacetSelection
+from indexer.search.folding import EMPTY_SHA256
+from indexer.search.multisearch import side_by_side
+from indexer.search.queries import Principal, SearchResult, Sort, search, search_body
 from search_app import create_app
-from search_app import search as search_view
+from search_app.search import views as search_view
 
 pytestmark = pytest.mark.integration
 

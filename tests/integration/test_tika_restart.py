@@ -15,7 +15,7 @@ from demo.documents import write_docx
 from devstack.stack import LocalStack
 from foi_core.settings import Settings
 from indexer.extract import ExtractOptions
-from indexer.pipeline import CrawlCounts
+from ingest.pipeline import CrawlCounts
 from tests.fixtures import CrawlHarness, ShareWorkspace
 
 FILES = 24

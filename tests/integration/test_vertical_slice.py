@@ -22,9 +22,9 @@ from foi_core.models import CrawlRun
 from foi_core.settings import Settings
 from indexer.extract import ExtractOptions, TikaExtractor
 from indexer.lifecycle import IndexNames, ensure_index
-from indexer.pipeline import CrawlPipeline
-from indexer.processor import FileProcessor
-from indexer.queries import Principal, search
+from indexer.search.queries import Principal, search
+from ingest.pipeline import CrawlPipeline
+from ingest.processor import FileProcessor
 
 OFFICER = Principal("olive", (), sees_everything=True)
 
@@ -90,7 +90,7 @@ def test_docx_on_share_is_found_by_phrase_with_highlight(
     )
     pipeline = CrawlPipeline(processor=processor, sessions=sqlite_sessions)
     # Live progress: while the crawl runs, its counts are on the run row for the status page.
-    monkeypatch.setattr("indexer.pipeline.PROGRESS_SAVE_S", 0.0)
+    monkeypatch.setattr("ingest.pipeline.PROGRESS_SAVE_S", 0.0)
     seen_live: list[dict[str, object]] = []
 
     def watch(_counts: object) -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from foi_core.calendar import (
+from cases.deadlines.calendar import (
     CalendarRangeError,
     ExtraNonWorkingDay,
     NationTag,

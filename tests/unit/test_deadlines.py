@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from foi_core.calendar import NationTag, NonWorkingReason, UKWorkingCalendar
-from foi_core.deadlines import (
+from cases.deadlines.calendar import NationTag, NonWorkingReason, UKWorkingCalendar
+from cases.deadlines.engine import (
     ClockStop,
     ClockStoppedError,
     ClockStopReason,

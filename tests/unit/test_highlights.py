@@ -1,9 +1,9 @@
-"""Highlighting fuzzy words from their expansions (indexer.highlights): pure logic. The
+"""Highlighting fuzzy words from their expansions (indexer.search.highlights): pure logic. The
 integration test in tests/integration/test_search_features.py checks it against Elasticsearch."""
 
 from __future__ import annotations
 
-from indexer.highlights import (
+from indexer.search.highlights import (
     FUZZY_HIGHLIGHT_FIELDS,
     edit_distance,
     fuzzy_words,
@@ -11,8 +11,8 @@ from indexer.highlights import (
     read_expansions,
     suggest_body,
 )
-from indexer.querydsl import FUZZY_EXPANSIONS, compile_query
-from indexer.querylang import Fuzzy, parse
+from indexer.search.querydsl import FUZZY_EXPANSIONS, compile_query
+from indexer.search.querylang import Fuzzy, parse
 
 
 def test_only_fuzzy_words_that_can_match_are_expanded() -> None:

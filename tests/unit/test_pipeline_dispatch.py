@@ -18,23 +18,23 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-import indexer.permissions
-import indexer.pipeline
+import ingest.permissions
+import ingest.pipeline
 from crawler.acl import EVERYONE, GENERIC_READ, Ace, FileAcl
 from crawler.smb import FileFacts, FileInUse, HostUnreachable
 from foi_core.db import transaction
 from foi_core.models import FileState
 from foi_core.settings import Settings
-from indexer import tasks
 from indexer.bulk import BulkFailure, BulkWriteError
-from indexer.distributed import CeleryDispatch, DispatchStalled
 from indexer.extract import TikaUnavailable
-from indexer.keeping import NoRecordKeeping
 from indexer.lifecycle import IndexNames
-from indexer.permissions import AclFields
-from indexer.pipeline import CrawlPipeline
-from indexer.processor import FileOutcome
-from indexer.tasks import (
+from ingest import tasks
+from ingest.distributed import CeleryDispatch, DispatchStalled
+from ingest.keeping import NoRecordKeeping
+from ingest.permissions import AclFields
+from ingest.pipeline import CrawlPipeline
+from ingest.processor import FileOutcome
+from ingest.tasks import (
     MAX_REDELIVERIES,
     MAX_TRANSIENT_RETRIES,
     PROCESS_BATCH,
@@ -309,9 +309,9 @@ def _payload(path: str) -> dict[str, Any]:
 def walked(monkeypatch: pytest.MonkeyPatch) -> list[FileFacts]:
     """The files the (faked) walk of the share yields."""
     files = [_facts(f"folder/{n}.txt") for n in range(7)]
-    monkeypatch.setattr(indexer.pipeline, "walk", lambda *_a, **_k: iter(files))
+    monkeypatch.setattr(ingest.pipeline, "walk", lambda *_a, **_k: iter(files))
     monkeypatch.setattr(
-        indexer.permissions, "read_acls", lambda _share, paths: ((p, FAKE_ACL) for p in paths)
+        ingest.permissions, "read_acls", lambda _share, paths: ((p, FAKE_ACL) for p in paths)
     )
     return files
 

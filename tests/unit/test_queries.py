@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from indexer.facets import (
+from indexer.search.facets import (
     SAMPLE,
     SAMPLE_ABOVE,
     SAMPLE_DOCS,
@@ -15,7 +15,7 @@ from indexer.facets import (
     folder_children_pattern,
     read_facets,
 )
-from indexer.queries import (
+from indexer.search.queries import (
     InvalidCursor,
     PageCursor,
     Principal,
@@ -25,8 +25,8 @@ from indexer.queries import (
     search_body,
     sort_clauses,
 )
-from indexer.querydsl import EXACT_FIELDS
-from indexer.querylang import QuerySyntaxError
+from indexer.search.querydsl import EXACT_FIELDS
+from indexer.search.querylang import QuerySyntaxError
 
 OFFICER = Principal("olive", (), sees_everything=True)
 CLERK = Principal("fred", ("S-1-5-21-9-9-9-1104", "S-1-1-0"), sees_everything=False)

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.querydsl import (
+from indexer.search.querydsl import (
     EXACT_FIELDS,
     FUZZY_EXPANSIONS,
     MAX_EXPANSIONS,
     TEXT_FIELDS,
     compile_query,
 )
-from indexer.querylang import (
+from indexer.search.querylang import (
     MAX_DEPTH,
     MAX_QUERY_CHARS,
     MAX_TERMS,

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from cases.deadlines.calendar import UKWorkingCalendar
 from cases.reminders import ReminderCase, due_reminders, working_days_until
-from foi_core.calendar import UKWorkingCalendar
 
 CALENDAR = UKWorkingCalendar()
 FRIDAY = date(2026, 1, 16)

@@ -23,7 +23,7 @@ from foi_core.settings import Settings
 from search_app import create_app
 from search_app.app import SecretKeyError
 from search_app.auth import require_role
-from search_app.search import highlight_markup
+from search_app.search.views import highlight_markup
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "search_app" / "templates"
 PASSWORD = "correct horse battery staple"

@@ -4,7 +4,7 @@ time is the same too: on Samba the file id is the inode, which the file system g
 files once the old one is deleted, while a rename keeps both.
 
 Rows from before this revision have none, and a file whose creation time is not known is
-never taken for a moved one (see `indexer.processor.FileProcessor._move_source`): its state
+never taken for a moved one (see `ingest.processor.FileProcessor._move_source`): its state
 gets one when its content next changes.
 
 Revision ID: 0016

@@ -1,0 +1,1 @@
+"""The statutory deadline engine: working-day calendars, FOIA/EIR/SAR clocks and their records."""

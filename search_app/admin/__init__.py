@@ -1,0 +1,1 @@
+"""Administration pages: the audit log, crawl status, accounts and groups."""

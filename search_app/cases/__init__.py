@@ -1,0 +1,1 @@
+"""Request case pages: dashboard, case page, evidence and bundles, statistics."""

@@ -1,0 +1,1 @@
+"""Records-management pages: holds, retention schedules and disposal batches."""

@@ -1,0 +1,1 @@
+"""Search pages: the search page, document pages and downloads, saved searches."""
