@@ -42,7 +42,6 @@ def sources_group() -> None:
 )
 @click.option("--include", multiple=True, help="Glob of paths to include (repeatable).")
 @click.option("--exclude", multiple=True, help="Glob of paths to exclude (repeatable).")
-@click.option("--schedule", default="", help="Cron expression for periodic crawls.")
 @click.pass_obj
 def sources_add(
     settings: Settings,
@@ -55,7 +54,6 @@ def sources_add(
     credential_ref: str,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
-    schedule: str,
 ) -> None:
     """Register a share."""
     runtime = Services(settings)
@@ -72,7 +70,6 @@ def sources_add(
                 root=root,
                 include=include,
                 exclude=exclude,
-                schedule=schedule,
             )
             audit.record(
                 session,

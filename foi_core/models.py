@@ -209,6 +209,7 @@ class Source(Base):
     credential_ref: Mapped[str] = mapped_column(String(500))
     include: Mapped[list[str]] = mapped_column(default=list)
     exclude: Mapped[list[str]] = mapped_column(default=list)
+    # Reserved for scheduled crawls (not yet run by anything, so no command sets it).
     schedule: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -30,7 +30,6 @@ def add_source(
     root: str = "",
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
-    schedule: str = "",
 ) -> Source:
     if not _NAME.match(name):
         raise SourceConfigError("source names use lower-case letters, digits, - and _")
@@ -56,7 +55,6 @@ def add_source(
         credential_ref=credential_ref,
         include=list(include),
         exclude=list(exclude),
-        schedule=schedule,
     )
     session.add(source)
     session.flush()
