@@ -26,7 +26,10 @@ from sqlalchemy.orm import Session
 from crawler.shares import CHUNK_BYTES, SourceUnavailable
 from crawler.smb import FileFacts, SmbShare, SourceError
 from foi_core.models import FileState
+from indexer.search.fetch import sources_by_id
 from retention.context import Records
+
+_VERSION_FIELDS = ("sha256", "source", "path", "size", "deleted", "version_of")
 
 
 @dataclass(frozen=True)
@@ -47,26 +50,18 @@ class Version:
 def indexed_versions(records: Records, roots: Sequence[str]) -> dict[str, Version]:
     """The indexed content of each file (its root document)."""
     found: dict[str, Version] = {}
-    unique = list(dict.fromkeys(roots))
-    for start in range(0, len(unique), 500):
-        response = records.es.mget(
-            index=records.names.read_alias,
-            ids=unique[start : start + 500],
-            source=["sha256", "source", "path", "size", "deleted", "version_of"],
+    indexed = sources_by_id(records.es, records.names.read_alias, roots, _VERSION_FIELDS)
+    for root, src in indexed.items():
+        sha256 = str(src.get("sha256") or "")
+        found[root] = Version(
+            sha256=sha256,
+            source=str(src.get("source") or ""),
+            path=str(src.get("path") or ""),
+            size=int(src.get("size") or 0),
+            unpinned="" if sha256 else "the crawl could not hash the file",
+            deleted=bool(src.get("deleted")),
+            held_version=bool(src.get("version_of")),
         )
-        for doc in response["docs"]:
-            if doc.get("found"):
-                src = doc["_source"]
-                sha256 = str(src.get("sha256") or "")
-                found[doc["_id"]] = Version(
-                    sha256=sha256,
-                    source=str(src.get("source") or ""),
-                    path=str(src.get("path") or ""),
-                    size=int(src.get("size") or 0),
-                    unpinned="" if sha256 else "the crawl could not hash the file",
-                    deleted=bool(src.get("deleted")),
-                    held_version=bool(src.get("version_of")),
-                )
     return found
 
 

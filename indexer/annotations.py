@@ -16,11 +16,10 @@ from elasticsearch import Elasticsearch
 from indexer.bulk import delete_documents, write_documents, write_partial
 from indexer.documents import embedded_doc_id
 from indexer.lifecycle import IndexNames
-from indexer.search.scopes import scan
+from indexer.search.fetch import file_documents, get_source, scan_files_documents, version_ids
 
 # What a destroyed record's stub keeps: where it was, what it was, and its metadata.
 STUB_DROPS = ("content", "hold_ids", "held", "retention_reason")
-_CHUNK = 500
 
 
 def version_doc_id(root_id: str, sha256: str) -> str:
@@ -29,16 +28,10 @@ def version_doc_id(root_id: str, sha256: str) -> str:
     return hashlib.sha256(f"version\x00{root_id}\x00{sha256}".encode()).hexdigest()[:40]
 
 
-def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def documents_of(es: Elasticsearch, names: IndexNames, root_ids: Sequence[str]) -> Iterator[str]:
     """Ids of every document (file and embedded) of these files."""
-    for chunk in _chunks(list(root_ids)):
-        for doc in scan(es, names.read_alias, {"terms": {"root_id": list(chunk)}}, ["doc_id"]):
-            yield doc["doc_id"]
+    for doc in scan_files_documents(es, names.read_alias, root_ids, ["doc_id"]):
+        yield doc["doc_id"]
 
 
 def set_hold_ids(
@@ -46,12 +39,11 @@ def set_hold_ids(
 ) -> int:
     """Write each file's unreleased hold ids (an empty list clears the flag)."""
     updates: list[dict[str, Any]] = []
-    for chunk in _chunks(list(holds_by_root)):
-        for doc in scan(
-            es, names.read_alias, {"terms": {"root_id": list(chunk)}}, ["doc_id", "root_id"]
-        ):
-            ids = sorted({str(h) for h in holds_by_root.get(doc["root_id"], ())})
-            updates.append({"doc_id": doc["doc_id"], "hold_ids": ids, "held": bool(ids)})
+    for doc in scan_files_documents(
+        es, names.read_alias, list(holds_by_root), ["doc_id", "root_id"]
+    ):
+        ids = sorted({str(h) for h in holds_by_root.get(doc["root_id"], ())})
+        updates.append({"doc_id": doc["doc_id"], "hold_ids": ids, "held": bool(ids)})
     return write_partial(es, names.write_alias, updates) if updates else 0
 
 
@@ -65,8 +57,8 @@ def repoint_versions(
 ) -> int:
     """The held versions of a file that moved at source name it by its new id."""
     updates = [
-        {"doc_id": doc["doc_id"], "version_of": new_root_id}
-        for doc in scan(es, names.read_alias, {"term": {"version_of": old_root_id}}, ["doc_id"])
+        {"doc_id": doc_id, "version_of": new_root_id}
+        for doc_id in version_ids(es, names.read_alias, old_root_id)
     ]
     return write_partial(es, names.write_alias, updates) if updates else 0
 
@@ -82,16 +74,13 @@ def copy_as_version(
     """Keep a held file's current documents (before they are overwritten) as a version:
     new ids, `version_of` the live file. Returns the version's id, or None if the file has no
     indexed documents."""
-    found = es.search(index=names.read_alias, size=10_000, query={"term": {"root_id": root_id}})[
-        "hits"
-    ]["hits"]
+    found = file_documents(es, names.read_alias, root_id)
     if not found:
         return None
     version_id = version_doc_id(root_id, old_sha256)
     holds = sorted({str(h) for h in hold_ids})
     copies = []
-    for hit in found:
-        doc = dict(hit["_source"])
+    for doc in found:
         embedded = doc.get("embedded_path") or ""
         if doc["doc_id"] == root_id:
             new_id, container = version_id, None
@@ -119,10 +108,10 @@ def copy_as_version(
 def destroy(es: Elasticsearch, names: IndexNames, root_id: str, stub: Mapping[str, Any]) -> None:
     """Replace a file's documents with a stub: its metadata and the record of destruction
     (`stub` gives `destroyed`, `destruction_class`, ...). Embedded documents go entirely."""
-    hit = es.options(ignore_status=404).get(index=names.read_alias, id=root_id)
-    if not hit.get("found"):
+    indexed = get_source(es, names.read_alias, root_id)
+    if indexed is None:
         raise LookupError(f"document {root_id} is not in the index")
-    doc = {k: v for k, v in hit["_source"].items() if k not in STUB_DROPS}
+    doc = {k: v for k, v in indexed.items() if k not in STUB_DROPS}
     doc.update({"content": "", "content_chars": 0, "hold_ids": [], "held": False, **stub})
     write_documents(es, names.write_alias, [doc])
     children = [d for d in documents_of(es, names, [root_id]) if d != root_id]

@@ -35,6 +35,7 @@ from crawler.walker import WalkProblem, walk
 from foi_core.db import transaction
 from foi_core.models import CrawlRun, FileState, stored_file_id
 from indexer.bulk import mark_deleted
+from indexer.search.fetch import files_document_ids
 from ingest.permissions import PermissionRefresh
 from ingest.processor import FileOutcome, FileProcessor
 
@@ -306,13 +307,8 @@ class CrawlPipeline:
         es, names = self.processor.es, self.processor.names
         for chunk in _chunks(doc_ids, 500):
             # Attachments and zip members go with the file that contained them.
-            children = es.search(
-                index=names.read_alias,
-                size=10_000,
-                source=False,
-                query={"terms": {"root_id": chunk}},
-            )["hits"]["hits"]
-            mark_deleted(es, names.write_alias, {*chunk, *(hit["_id"] for hit in children)})
+            children = files_document_ids(es, names.read_alias, chunk)
+            mark_deleted(es, names.write_alias, {*chunk, *children})
             self.processor.keeping.deleted_at_source(chunk)
         return len(doc_ids)
 

@@ -45,6 +45,7 @@ from indexer.extract import (
     TikaUnavailable,
 )
 from indexer.lifecycle import IndexNames
+from indexer.search.fetch import copy_ids, embedded_paths, exists, file_document_ids, get_source
 from ingest.keeping import FileMove, NoRecordKeeping, RecordKeeping
 from ingest.moves import moved_from, remember_moves
 from ingest.permissions import AclFields, rewrite_acls
@@ -246,7 +247,7 @@ class FileProcessor:
         if previous is None or previous.acl_hash == record.acl_hash:
             return
         kept = version_doc_id(previous.doc_id, previous.sha256)
-        if replaced and self.es.exists(index=self.names.read_alias, id=kept):
+        if replaced and exists(self.es, self.names.read_alias, kept):
             # A version kept just now is not searchable yet.
             self.es.indices.refresh(index=self.names.write_alias)
         fields = AclFields(
@@ -260,7 +261,8 @@ class FileProcessor:
         does not (a member taken out of a zip, an attachment removed): ids are deterministic,
         so everything still there was just overwritten, and anything else is stale."""
         keep = set(written)
-        stale = [doc for doc in self._ids({"term": {"root_id": root_id}}) if doc not in keep]
+        indexed = file_document_ids(self.es, self.names.read_alias, root_id)
+        stale = [doc for doc in indexed if doc not in keep]
         if stale:
             delete_documents(self.es, self.names.write_alias, stale)
 
@@ -276,9 +278,10 @@ class FileProcessor:
         crawled = datetime.now(UTC)
         new_id = file_doc_id(self.source, facts.path)
         # A repeat of a move that stopped part-way finds the documents under their new ids.
-        original = self._indexed(old.doc_id) or self._indexed(new_id)
+        alias = self.names.read_alias
+        original = get_source(self.es, alias, old.doc_id) or get_source(self.es, alias, new_id)
         root = str(original["doc_id"]) if original else old.doc_id
-        embedded = self._embedded_paths(root)
+        embedded = embedded_paths(self.es, alias, root)
         ids = {old.doc_id: new_id}
         ids.update(
             (embedded_doc_id(old.doc_id, path), embedded_doc_id(new_id, path)) for path in embedded
@@ -307,7 +310,7 @@ class FileProcessor:
                     self._narrow_versions(old, record, replaced=False)
             if "duplicate_of" not in original:
                 # An original that moved takes its duplicates' pointers with it.
-                copies = self._ids({"term": {"duplicate_of": old.doc_id}})
+                copies = copy_ids(self.es, alias, old.doc_id)
                 write_partial(
                     self.es,
                     self.names.write_alias,
@@ -318,7 +321,7 @@ class FileProcessor:
             # re-pointed to them: make them searchable.
             self.es.indices.refresh(index=self.names.write_alias)
         delete_documents(
-            self.es, self.names.write_alias, self._ids({"term": {"root_id": old.doc_id}})
+            self.es, self.names.write_alias, file_document_ids(self.es, alias, old.doc_id)
         )
         self.reuse.moved(old.sha256, old.doc_id, new_id)
         with transaction(self.sessions) as session:
@@ -329,27 +332,6 @@ class FileProcessor:
             session.flush()
             session.expunge(state)
         return state, status
-
-    def _indexed(self, doc_id: str) -> dict[str, Any] | None:
-        hit = self.es.options(ignore_status=404).get(index=self.names.read_alias, id=doc_id)
-        return dict(hit["_source"]) if hit.get("found") else None
-
-    def _ids(self, query: dict[str, Any]) -> list[str]:
-        hits = self.es.search(index=self.names.read_alias, size=10_000, source=False, query=query)[
-            "hits"
-        ]["hits"]
-        return [hit["_id"] for hit in hits]
-
-    def _embedded_paths(self, root_id: str) -> list[str]:
-        hits = self.es.search(
-            index=self.names.read_alias,
-            size=10_000,
-            source={"includes": ["embedded_path"]},
-            query={
-                "bool": {"filter": [{"term": {"root_id": root_id}}, {"term": {"kind": "embedded"}}]}
-            },
-        )["hits"]["hits"]
-        return [str(hit["_source"]["embedded_path"]) for hit in hits]
 
     def _failure(
         self,

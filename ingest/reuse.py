@@ -28,6 +28,7 @@ from indexer.documents import (
     file_document,
 )
 from indexer.lifecycle import IndexNames
+from indexer.search.fetch import file_documents, get_source, reusable_extraction
 
 # Fields an extraction contributes; copied when content is reused instead of re-extracted.
 # Those with a fallback from the file itself are copied only when the content gave them
@@ -98,14 +99,9 @@ class ContentReuse:
         if duplicate:
             # A renamed duplicate keeps pointing at its original, not at its own old record.
             doc["duplicate_of"] = original.get("duplicate_of") or original["doc_id"]
-        children = self.es.search(
-            index=self.names.read_alias,
-            size=10_000,
-            query={"term": {"root_id": original["doc_id"]}},
-        )["hits"]["hits"]
+        children = file_documents(self.es, self.names.read_alias, original["doc_id"])
         copies = [doc]
-        for hit in children:
-            child = dict(hit["_source"])
+        for child in children:
             if child["doc_id"] == original["doc_id"]:
                 continue
             child_path = child["embedded_path"]
@@ -131,29 +127,18 @@ class ContentReuse:
         if known is not None and known != file_doc_id(record.source, record.path):
             # Written moments ago by this process: make it and its children searchable.
             self.es.indices.refresh(index=self.names.write_alias)
-            hit = self.es.options(ignore_status=404).get(index=self.names.read_alias, id=known)
+            indexed = get_source(self.es, self.names.read_alias, known)
             # Only while that file still holds this content (it may have changed or moved since).
-            if hit.get("found") and hit["_source"].get("sha256") == record.sha256:
-                return self.copy_extraction(hit["_source"], record, crawled, duplicate=True)
+            if indexed is not None and indexed.get("sha256") == record.sha256:
+                return self.copy_extraction(indexed, record, crawled, duplicate=True)
         if record.size == 0 or not self._recorded_elsewhere(record):
             return None
-        found = self.es.search(
-            index=self.names.read_alias,
-            size=1,
-            query={
-                "bool": {
-                    "filter": [{"term": {"sha256": record.sha256}}, {"term": {"kind": "file"}}],
-                    "must_not": [
-                        {"term": {"doc_id": file_doc_id(record.source, record.path)}},
-                        {"exists": {"field": "duplicate_of"}},
-                    ],
-                }
-            },
-            sort=[{"crawled": "asc"}],
-        )["hits"]["hits"]
-        if not found:
+        found = reusable_extraction(
+            self.es, self.names.read_alias, record.sha256, file_doc_id(record.source, record.path)
+        )
+        if found is None:
             return None
-        return self.copy_extraction(found[0]["_source"], record, crawled, duplicate=True)
+        return self.copy_extraction(found, record, crawled, duplicate=True)
 
     def _recorded_elsewhere(self, record: FileRecord) -> bool:
         """Whether the crawl state holds this content for any other file (of any source): if

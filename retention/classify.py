@@ -20,7 +20,8 @@ from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import Case, CaseDocument, RetentionSchedule, Source
 from indexer.annotations import set_fields
-from indexer.search.scopes import live_files_query, retention_summary, scan
+from indexer.search.disposal import files_to_classify, retention_summary
+from indexer.search.fetch import sources_by_id
 from retention.context import Records
 from retention.schedule import Action, Schedule, load_schedule
 
@@ -99,17 +100,8 @@ def indexed_files(records: Records, root_ids: Sequence[str]) -> dict[str, dict[s
     """What classification reads of these files, as the index holds them at this moment
     (a real-time read: a write not yet refreshed is seen). A file the index no longer has is
     missing from the result."""
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(root_ids), 500):
-        response = records.es.mget(
-            index=records.names.read_alias,
-            ids=list(root_ids[start : start + 500]),
-            source=CLASSIFY_FIELDS,
-        )
-        for doc in response["docs"]:
-            if doc.get("found"):
-                found[doc["_id"]] = {**doc["_source"], "doc_id": doc["_id"]}
-    return found
+    found = sources_by_id(records.es, records.names.read_alias, root_ids, CLASSIFY_FIELDS)
+    return {doc_id: {**doc, "doc_id": doc_id} for doc_id, doc in found.items()}
 
 
 def retention_fields(
@@ -161,15 +153,15 @@ def reclassify(
     """Bring every file's (or these files') retention fields in line with the schedule and
     the closure of the cases they were collected in; returns the files changed."""
     records.es.indices.refresh(index=records.names.write_alias)
-    query = live_files_query(source)
-    if root_ids is not None:
-        query["bool"]["filter"].append({"ids": {"values": list(root_ids)}})
     with records.sessions() as session:
         collected = session.execute(select(CaseDocument.root_id).distinct()).scalars().all()
         closed = closed_cases(session, list(collected))
 
     def changes() -> Iterator[dict[str, Any]]:
-        for doc in scan(records.es, records.names.read_alias, query, CLASSIFY_FIELDS):
+        files = files_to_classify(
+            records.es, records.names.read_alias, CLASSIFY_FIELDS, source, root_ids
+        )
+        for doc in files:
             wanted = retention_fields(schedule, doc, closed.get(doc["doc_id"]))
             if any(doc.get(k) != v for k, v in wanted.items()):
                 yield {"doc_id": doc["doc_id"], **wanted}

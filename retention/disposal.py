@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import BatchStatus, DisposalBatch, DisposalItem, FileState
-from indexer.search.scopes import disposal_candidates_query, scan
+from indexer.search.disposal import disposal_candidates
 from retention.batch_certificate import METHOD, counts, write_certificate
 from retention.classify import CLASSIFY_FIELDS, closed_cases, current_schedule, indexed_files
 from retention.context import Records, lock_records
@@ -93,10 +93,11 @@ def build_batch(records: Records, *, actor: str, today: date, ip: str = "") -> i
         raise DisposalError("no retention schedule is loaded (foi retention schedule load FILE)")
     records.es.indices.refresh(index=records.names.write_alias)
     candidates = list(
-        scan(
+        disposal_candidates(
             records.es,
             records.names.read_alias,
-            disposal_candidates_query(today, schedule.disposable_classes),
+            today,
+            schedule.disposable_classes,
             _CANDIDATE_FIELDS,
         )
     )

@@ -30,6 +30,7 @@ from foi_core.db import transaction
 from foi_core.models import HeldDocument, Hold, HoldScope, HoldStatus
 from foi_core.sources import get_source
 from indexer.annotations import set_hold_ids
+from indexer.search.fetch import sources_by_id
 from indexer.search.querylang import QuerySyntaxError
 from indexer.search.scopes import (
     Match,
@@ -142,25 +143,19 @@ def _file_facts(records: Records, found: Iterable[Match]) -> dict[str, Match]:
         if known is None or (not known.sha256 and match.sha256) or known.conservative:
             by_root[match.root_id] = match
     incomplete = [root for root, m in by_root.items() if not m.sha256]
-    for start in range(0, len(incomplete), 500):
-        chunk = incomplete[start : start + 500]
-        response = records.es.mget(
-            index=records.names.read_alias,
-            ids=chunk,
-            source=["source", "path", "sha256"],
+    files = sources_by_id(
+        records.es, records.names.read_alias, incomplete, ("source", "path", "sha256")
+    )
+    for root, src in files.items():
+        old = by_root[root]
+        by_root[root] = Match(
+            root_id=old.root_id,
+            doc_id=old.doc_id,
+            source=src.get("source", old.source),
+            path=src.get("path", old.path),
+            sha256=src.get("sha256") or "",
+            conservative=old.conservative,
         )
-        for doc in response["docs"]:
-            if doc.get("found"):
-                src = doc["_source"]
-                old = by_root[doc["_id"]]
-                by_root[doc["_id"]] = Match(
-                    root_id=old.root_id,
-                    doc_id=old.doc_id,
-                    source=src.get("source", old.source),
-                    path=src.get("path", old.path),
-                    sha256=src.get("sha256") or "",
-                    conservative=old.conservative,
-                )
     return by_root
 
 

@@ -69,22 +69,47 @@ def get_document(
     return dict(hits[0]["_source"]) if hits else None
 
 
-def text_page(
-    es: Elasticsearch, alias: str, doc_id: str, principal: Principal, page: int
-) -> TextPage | None:
+def document_text(es: Elasticsearch, alias: str, doc_id: str, principal: Principal) -> str | None:
+    """The document's extracted text ("" when it has none), or None if not visible."""
     hits = es.search(
         index=alias,
         size=1,
         source={"includes": ["content"]},
         query=base_query(principal, filters=[{"ids": {"values": [doc_id]}}], include_deleted=True),
     )["hits"]["hits"]
-    if not hits:
+    return str(hits[0]["_source"].get("content") or "") if hits else None
+
+
+def text_page(
+    es: Elasticsearch, alias: str, doc_id: str, principal: Principal, page: int
+) -> TextPage | None:
+    content = document_text(es, alias, doc_id, principal)
+    if content is None:
         return None
-    content = str(hits[0]["_source"].get("content") or "")
     pages = max(1, -(-len(content) // TEXT_PAGE_CHARS))
     page = min(max(page, 1), pages)
     start = (page - 1) * TEXT_PAGE_CHARS
     return TextPage(content[start : start + TEXT_PAGE_CHARS], page, pages)
+
+
+def summaries_by_id(
+    es: Elasticsearch,
+    alias: str,
+    principal: Principal,
+    doc_ids: Sequence[str],
+    fields: Sequence[str],
+) -> dict[str, dict[str, Any]]:
+    """The chosen fields of each of these documents the principal may see, by id (deleted
+    ones included); the others are missing from the result."""
+    hits = es.search(
+        index=alias,
+        size=len(doc_ids),
+        source={"includes": list(fields)},
+        query=base_query(
+            principal, filters=[{"ids": {"values": list(doc_ids)}}], include_deleted=True
+        ),
+    )["hits"]["hits"]
+    return {str(hit["_id"]): dict(hit["_source"]) for hit in hits}
 
 
 def _summaries(

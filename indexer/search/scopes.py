@@ -1,5 +1,6 @@
-"""Which indexed files a hold scope or a retention run covers: queries over the whole index
-(records management is not trimmed by the searcher's ACL), scanned rather than paged.
+"""Which indexed files a hold scope or a scoping search covers: queries over the whole index
+(records management is not trimmed by the searcher's ACL), scanned rather than paged. What a
+retention run covers is in `indexer.search.disposal`.
 
 A hold covers whole files: an attachment that matches holds the file that contains it, so
 every match is reported with its `root_id` (the file's document id).
@@ -7,9 +8,8 @@ every match is reported with its `root_id` (the file's document id).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -149,101 +149,6 @@ def matches(
             sha256=(doc.get("sha256") or "") if root == doc["doc_id"] else "",
             conservative=conservative,
         )
-
-
-def disposal_candidates_query(today: date, classes: Sequence[str] | None = None) -> dict[str, Any]:
-    """Files on a share whose disposal date has come under a `destroy` class and that no hold
-    covers (the database's hold records are checked again before anything is destroyed).
-    With `classes`, only files of those record classes (the signed-off ones)."""
-    filters: list[dict[str, Any]] = [
-        {"term": {"kind": "file"}},
-        {"term": {"retention_action": "destroy"}},
-        {"range": {"disposal_date": {"lte": today.isoformat()}}},
-    ]
-    if classes is not None:
-        filters.append({"terms": {"retention_class": list(classes)}})
-    return {
-        "bool": {
-            "filter": filters,
-            "must_not": [
-                {"term": {"deleted": True}},
-                {"term": {"held": True}},
-                {"exists": {"field": "destroyed"}},
-                {"exists": {"field": "version_of"}},
-            ],
-        }
-    }
-
-
-def live_files_query(source: str | None = None) -> dict[str, Any]:
-    """Files (not attachments, versions or destroyed stubs) that a schedule classifies."""
-    filters: list[dict[str, Any]] = [{"term": {"kind": "file"}}]
-    if source:
-        filters.append({"term": {"source": source}})
-    return {
-        "bool": {
-            "filter": filters,
-            "must_not": [
-                {"exists": {"field": "destroyed"}},
-                {"exists": {"field": "version_of"}},
-            ],
-        }
-    }
-
-
-def retention_summary(
-    es: Elasticsearch, alias: str, today: date, disposable: Sequence[str] | None = None
-) -> dict[str, Any]:
-    """Counts for the retention report: files per class and action (with those past their
-    disposal date), the unclassified (with their top folders, so the gap can be fixed), and
-    what disposal could reclaim today (only in the `disposable` classes, when given)."""
-    unclassified = {"bool": {"must_not": [{"exists": {"field": "retention_class"}}]}}
-    response = es.search(
-        index=alias,
-        size=0,
-        track_total_hits=True,
-        query=live_files_query(),
-        aggs={
-            "classes": {
-                "terms": {"field": "retention_class", "size": 1000},
-                "aggs": {
-                    "bytes": {"sum": {"field": "size"}},
-                    "due": {"filter": disposal_candidates_query(today)},
-                },
-            },
-            "actions": {"terms": {"field": "retention_action", "size": 10}},
-            "unclassified": {
-                "filter": unclassified,
-                "aggs": {
-                    "bytes": {"sum": {"field": "size"}},
-                    "folders": {"terms": {"field": "folder", "size": 20}},
-                },
-            },
-            "eligible": {
-                "filter": disposal_candidates_query(today, disposable),
-                "aggs": {"bytes": {"sum": {"field": "size"}}},
-            },
-        },
-    ).body
-    aggs = response["aggregations"]
-    return {
-        "files": int(response["hits"]["total"]["value"]),
-        "by_class": [
-            (b["key"], int(b["doc_count"]), int(b["bytes"]["value"]))
-            for b in aggs["classes"]["buckets"]
-        ],
-        "due_by_class": [
-            (b["key"], int(b["due"]["doc_count"])) for b in aggs["classes"]["buckets"]
-        ],
-        "by_action": [(b["key"], int(b["doc_count"])) for b in aggs["actions"]["buckets"]],
-        "unclassified": int(aggs["unclassified"]["doc_count"]),
-        "unclassified_bytes": int(aggs["unclassified"]["bytes"]["value"]),
-        "unclassified_folders": [
-            (b["key"], int(b["doc_count"])) for b in aggs["unclassified"]["folders"]["buckets"]
-        ],
-        "eligible": int(aggs["eligible"]["doc_count"]),
-        "eligible_bytes": int(aggs["eligible"]["bytes"]["value"]),
-    }
 
 
 # A destroyed record's stub: metadata and the record of destruction, nothing left to search.

@@ -23,7 +23,8 @@ from cases.destroyed import DestroyedGroup, search_destroyed
 from cases.export_jobs import ExportState
 from foi_core.models import CaseDocument, CaseExport, ScopingSearch, as_utc
 from indexer.search.facets import STATUS_LABELS
-from indexer.search.queries import Principal, base_query
+from indexer.search.queries import Principal
+from indexer.search.records import summaries_by_id
 from retention.holds import holds_by_root
 
 DOCUMENTS_PER_PAGE = 100
@@ -126,17 +127,9 @@ def index_describer(es: Elasticsearch, alias: str, principal: Principal) -> Desc
 
     def describe(doc_ids: Sequence[str]) -> dict[str, dict[str, Any]] | None:
         try:
-            hits = es.search(
-                index=alias,
-                size=len(doc_ids),
-                source={"includes": _SUMMARY_FIELDS},
-                query=base_query(
-                    principal, filters=[{"ids": {"values": list(doc_ids)}}], include_deleted=True
-                ),
-            )["hits"]["hits"]
+            return summaries_by_id(es, alias, principal, doc_ids, _SUMMARY_FIELDS)
         except (ApiError, TransportError):
             return None
-        return {str(hit["_id"]): dict(hit["_source"]) for hit in hits}
 
     return describe
 

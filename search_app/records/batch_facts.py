@@ -15,6 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from foi_core.models import DisposalBatch, DisposalItem, RetentionSchedule
+from indexer.search.queries import Principal
+from indexer.search.records import document_text
+from search_app.auth import signed_in_user
 
 ITEMS_PER_PAGE = 100
 PREVIEWS = 5
@@ -122,9 +125,20 @@ def state_counts(session: Session, batch_id: int) -> dict[str, int]:
     return counts
 
 
-def previews(session: Session, es: Elasticsearch, alias: str, batch_id: int) -> list[Preview]:
+def previews(
+    session: Session,
+    es: Elasticsearch,
+    alias: str,
+    batch_id: int,
+    principal: Principal | None = None,
+) -> list[Preview]:
     """The start of the extracted text of a few proposed items picked at random, so a
-    reviewer samples what is about to go rather than trusting paths alone."""
+    reviewer samples what is about to go rather than trusting paths alone.
+
+    The text is read as `principal` (by default the signed-in user) through the trimmed
+    document fetch, like every other read of content: an item its reader may not see shows no
+    text (the roles that review batches see everything, so nothing is hidden from them)."""
+    reader = principal if principal is not None else signed_in_user().principal()
     proposed = list(
         session.execute(
             select(DisposalItem.doc_id, DisposalItem.unc).where(
@@ -138,11 +152,11 @@ def previews(session: Session, es: Elasticsearch, alias: str, batch_id: int) -> 
     found: list[Preview] = []
     for doc_id, unc in picked:
         try:
-            doc = es.get(index=alias, id=doc_id, source_includes=["content"])
+            content = document_text(es, alias, doc_id, reader) or ""
             # Extracted text often opens with blank lines (document metadata, page breaks).
-            text = str(doc["_source"].get("content") or "").strip()[:PREVIEW_CHARS]
+            text = content.strip()[:PREVIEW_CHARS]
         except (ApiError, TransportError):
-            text = ""  # gone from the index or unreachable: say so rather than fail the page
+            text = ""  # the index refused or is unreachable: say so rather than fail the page
         found.append(Preview(doc_id, unc, text))
     return found
 
