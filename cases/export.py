@@ -43,6 +43,7 @@ from foi_core.models import AuditEvent, Case, CaseDocument, CaseExport, as_utc
 from foi_core.settings import Settings
 from indexer.annotations import version_doc_id
 from indexer.documents import embedded_doc_id
+from indexer.search import fetch
 from retention.context import Records
 
 _NOT_RECORDED = "no version was recorded when it was collected (the file could not be read)"
@@ -155,10 +156,7 @@ def _unpinned_reasons(records: Records, case: Case) -> dict[str, str]:
 
 
 def _get(records: Records, doc_id: str, fields: list[str] | None = None) -> dict[str, Any] | None:
-    found = records.es.options(ignore_status=404).get(
-        index=records.names.read_alias, id=doc_id, source=fields
-    )
-    return dict(found["_source"]) if found.get("found") else None
+    return fetch.get_source(records.es, records.names.read_alias, doc_id, fields)
 
 
 def _as_collected(
