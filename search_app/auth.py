@@ -47,6 +47,8 @@ from foi_core.sign_in import LoginRefused, authenticate, prepare
 from foi_core.tokens import TokenRefusal, user_for_token
 from foi_core.web_sessions import SessionLimits, access_fingerprint
 from indexer.search.queries import Principal
+from search_app import permissions
+from search_app.request_input import client_ip
 from search_app.server_sessions import USER_ID, ServerSessionInterface, renew_session
 from services import Services
 
@@ -58,7 +60,6 @@ SERVICES_KEY = "foi"
 _PUBLIC_MARK = "foi_public"
 # What the signed-in session was granted (web_sessions.access_fingerprint).
 _ACCESS = "access"
-_SEES_EVERYTHING = frozenset({Role.FOI_OFFICER, Role.RECORDS_MANAGER, Role.ADMIN})
 # Every signed-in Windows user's token carries Everyone and Authenticated Users, so a share
 # readable by either is readable by every member of staff.
 WELL_KNOWN_SIDS = ("S-1-1-0", "S-1-5-11")
@@ -76,9 +77,9 @@ class CurrentUser:
     sids: tuple[str, ...]
 
     def principal(self) -> Principal:
-        # Unknown roles fall to the restricted side: only the roles named here see everything.
+        # Unknown roles fall to the restricted side: only permissions.SEES_EVERYTHING sees all.
         sids = tuple(dict.fromkeys((*self.sids, *WELL_KNOWN_SIDS)))
-        return Principal(self.username, sids, self.role in _SEES_EVERYTHING)
+        return Principal(self.username, sids, self.role in permissions.SEES_EVERYTHING)
 
 
 def services() -> Services:
@@ -95,6 +96,11 @@ def signed_in_user() -> CurrentUser:
     if user is None:
         abort(_deny())
     return user
+
+
+def signed_in_username() -> str:
+    """The signed-in user's username: the actor a view's audited decisions are recorded under."""
+    return signed_in_user().username
 
 
 def public(view: V) -> V:
@@ -115,7 +121,8 @@ def login_required(view: Callable[P, R]) -> Callable[P, R]:
 
 
 def require_role(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Allow a view only to signed-in users holding one of `roles` (others get 403)."""
+    """Allow a view only to signed-in users holding one of `roles` (others get 403); the role
+    sets views pass are named in search_app.permissions."""
     allowed = frozenset(roles)
 
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
@@ -166,7 +173,7 @@ def _load_token_user() -> CurrentUser | None:
                 actor=user.username,
                 action="api.token",
                 target=f"token {user.token_id}",
-                ip=_client_ip(),
+                ip=client_ip(),
                 outcome=Outcome.DENIED,
                 details={"reason": user.reason},
             )
@@ -231,10 +238,6 @@ def _safe_next(target: str) -> str:
     return "" if parts.scheme or parts.netloc else target
 
 
-def _client_ip() -> str:
-    return request.remote_addr or ""
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> ResponseReturnValue:
@@ -253,14 +256,14 @@ def login() -> ResponseReturnValue:
     # guessing must be committed even though sign-in failed.
     with transaction(services().sessions) as db:
         try:
-            user = authenticate(db, username, password, _client_ip())
+            user = authenticate(db, username, password, client_ip())
         except LoginRefused as refused:
             record(
                 db,
                 actor="anonymous",
                 action="login",
                 target=claimed,
-                ip=_client_ip(),
+                ip=client_ip(),
                 outcome=Outcome.DENIED,
                 details={"reason": refused.reason},
             )
@@ -270,7 +273,7 @@ def login() -> ResponseReturnValue:
                 actor=user.username,
                 action="login",
                 target=user.username,
-                ip=_client_ip(),
+                ip=client_ip(),
                 outcome=Outcome.OK,
             )
             user_id = user.id
@@ -289,7 +292,7 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     user = signed_in_user()
     with transaction(services().sessions) as db:
-        record(db, actor=user.username, action="logout", target=user.username, ip=_client_ip())
+        record(db, actor=user.username, action="logout", target=user.username, ip=client_ip())
     _end_session()
     flash("You have signed out.")
     return redirect(url_for("auth.login"))

@@ -1,4 +1,5 @@
-"""Account administration pages (admins only): staff accounts, their groups and API tokens.
+"""Account administration pages (admins only: `permissions.ADMINISTRATION`): staff accounts,
+their groups and API tokens.
 
 Invariants:
 - every change goes through foi_core.accounts / foi_core.tokens (which end the sessions of the
@@ -38,7 +39,9 @@ from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import Group, Role, User, utcnow
 from foi_core.tokens import MAX_TOKEN_DAYS, create_token, list_tokens, revoke_token
+from search_app import permissions
 from search_app.auth import require_role, services, signed_in_user
+from search_app.request_input import client_ip
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
 T = TypeVar("T")
@@ -61,7 +64,7 @@ def _change(
     """Make an account change as the signed-in admin, audited in the same transaction. A
     refusal (AccountError) is audited as denied, then raised for the view to show."""
     admin = signed_in_user()
-    ip = request.remote_addr or ""
+    ip = client_ip()
     try:
         with transaction(services().sessions) as db:
             result = change(db)
@@ -100,7 +103,7 @@ def _group_name(group_id: int) -> str:
 
 
 @bp.get("/users")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def users() -> ResponseReturnValue:
     return _users_page({}, {}, 200)
 
@@ -116,7 +119,7 @@ def _users_page(values: dict[str, str], errors: dict[str, str], status: int) -> 
 
 
 @bp.post("/users")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def create() -> ResponseReturnValue:
     values = {name: _field(name) for name in ("username", "role", "sids", "email")}
     joined = [g[:150] for g in request.form.getlist("groups")[:100]]
@@ -142,7 +145,7 @@ def create() -> ResponseReturnValue:
 
 
 @bp.get("/users/<int:user_id>")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def user_page(user_id: int) -> ResponseReturnValue:
     with services().sessions() as db:
         user = db.get(User, user_id)
@@ -177,7 +180,7 @@ def _user_change(
 
 
 @bp.post("/users/<int:user_id>/active")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def set_user_active(user_id: int) -> ResponseReturnValue:
     active = _field("active") == "yes"
     return _user_change(
@@ -189,7 +192,7 @@ def set_user_active(user_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/users/<int:user_id>/role")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def set_user_role(user_id: int) -> ResponseReturnValue:
     role = _field("role")
     return _user_change(
@@ -202,7 +205,7 @@ def set_user_role(user_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/users/<int:user_id>/sids")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def set_user_sids(user_id: int) -> ResponseReturnValue:
     sids = _sids()
     return _user_change(
@@ -215,7 +218,7 @@ def set_user_sids(user_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/users/<int:user_id>/email")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def set_user_email(user_id: int) -> ResponseReturnValue:
     email = _field("email")
     return _user_change(
@@ -243,19 +246,19 @@ def _membership(
 
 
 @bp.post("/users/<int:user_id>/groups")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def join_group(user_id: int) -> ResponseReturnValue:
     return _membership(user_id, "group.join", add_to_group, "joined")
 
 
 @bp.post("/users/<int:user_id>/groups/leave")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def leave_group(user_id: int) -> ResponseReturnValue:
     return _membership(user_id, "group.leave", remove_from_group, "left")
 
 
 @bp.post("/users/<int:user_id>/password")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def new_password(user_id: int) -> ResponseReturnValue:
     username = _username(user_id)
     password = generate_password()
@@ -274,7 +277,7 @@ def new_password(user_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/users/<int:user_id>/tokens")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def new_token(user_id: int) -> ResponseReturnValue:
     username = _username(user_id)
     label = _field("name")[:100] or "api"
@@ -300,7 +303,7 @@ def new_token(user_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def revoke(token_id: int) -> ResponseReturnValue:
     try:
         revoked = _change(
@@ -314,7 +317,7 @@ def revoke(token_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/groups")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def groups() -> ResponseReturnValue:
     return _groups_page({}, "", 200)
 
@@ -326,7 +329,7 @@ def _groups_page(values: dict[str, str], error: str, status: int) -> ResponseRet
 
 
 @bp.post("/groups")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def create_staff_group() -> ResponseReturnValue:
     values = {"name": _field("name")[:150], "sids": _field("sids")}
     sids = _sids()
@@ -344,7 +347,7 @@ def create_staff_group() -> ResponseReturnValue:
 
 
 @bp.get("/groups/<int:group_id>")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def group_page(group_id: int) -> ResponseReturnValue:
     name = _group_name(group_id)
     with services().sessions() as db:
@@ -367,7 +370,7 @@ def _group_change(
 
 
 @bp.post("/groups/<int:group_id>/sids")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def set_staff_group_sids(group_id: int) -> ResponseReturnValue:
     sids = _sids()
     return _group_change(
@@ -380,7 +383,7 @@ def set_staff_group_sids(group_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/groups/<int:group_id>/members")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def add_member(group_id: int) -> ResponseReturnValue:
     username = _field("username")[:150]
     return _group_change(
@@ -393,7 +396,7 @@ def add_member(group_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/groups/<int:group_id>/members/leave")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def remove_member(group_id: int) -> ResponseReturnValue:
     username = _field("username")[:150]
     return _group_change(

@@ -1,4 +1,5 @@
-"""Audit log browsing and export (admins, records managers) and crawl status (admins)."""
+"""Audit log browsing and export (admins, records managers: `permissions.AUDIT_LOG`) and crawl
+status (admins: `permissions.ADMINISTRATION`)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from sqlalchemy import Select, func, select
 from foi_core.audit import CSV_HEADER, Outcome, csv_row, record, verify_chain
 from foi_core.csv_safe import csv_cells
 from foi_core.db import transaction
-from foi_core.models import AuditEvent, CrawlRun, FileState, Role
+from foi_core.models import AuditEvent, CrawlRun, FileState
 from foi_core.sources import get_source, list_sources
+from search_app import permissions
 from search_app.auth import require_role, services, signed_in_user
+from search_app.request_input import client_ip
 
 _STARTED_CRAWLS: list[subprocess.Popen[bytes]] = []
 
@@ -53,14 +56,14 @@ def _audit_self(action: str, details: dict[str, Any]) -> None:
             session,
             actor=user.username,
             action=action,
-            ip=request.remote_addr or "",
+            ip=client_ip(),
             outcome=Outcome.OK,
             details=details,
         )
 
 
 @bp.get("/audit")
-@require_role(Role.ADMIN, Role.RECORDS_MANAGER)
+@require_role(*permissions.AUDIT_LOG)
 def audit_log() -> ResponseReturnValue:
     query, args, error = _audit_filters()
     before = request.args.get("before", "")
@@ -83,7 +86,7 @@ def audit_log() -> ResponseReturnValue:
 
 
 @bp.get("/audit.csv")
-@require_role(Role.ADMIN, Role.RECORDS_MANAGER)
+@require_role(*permissions.AUDIT_LOG)
 def audit_export() -> ResponseReturnValue:
     query, args, error = _audit_filters()
     if error:
@@ -133,7 +136,7 @@ def _eta(run: CrawlRun) -> tuple[float | None, float | None]:
 
 
 @bp.get("/crawls")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def crawls() -> ResponseReturnValue:
     with services().sessions() as session:
         rows = []
@@ -172,7 +175,7 @@ def crawls() -> ResponseReturnValue:
 
 
 @bp.get("/crawls/<name>/failures/<status>")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def crawl_failures(name: str, status: str) -> ResponseReturnValue:
     if status not in FAILED:
         abort(404)
@@ -193,7 +196,7 @@ def crawl_failures(name: str, status: str) -> ResponseReturnValue:
 
 
 @bp.post("/crawls/<name>/run")
-@require_role(Role.ADMIN)
+@require_role(*permissions.ADMINISTRATION)
 def crawl_rerun(name: str) -> ResponseReturnValue:
     with services().sessions() as session:
         source = get_source(session, name)

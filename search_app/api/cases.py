@@ -15,7 +15,6 @@ from typing import Any
 from elasticsearch import ApiError, TransportError
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
 
 from cases.collection import (
     adequacy_statement,
@@ -29,6 +28,7 @@ from cases.statistics import statistics_csv
 from foi_core.audit import record
 from foi_core.db import transaction
 from foi_core.models import Case
+from search_app import permissions
 from search_app.api.case_json import (
     case_json,
     document_json,
@@ -37,7 +37,14 @@ from search_app.api.case_json import (
     search_json,
     statistics_json,
 )
-from search_app.auth import require_role, services, signed_in_user
+from search_app.api.requests import (
+    INDEX_UNAVAILABLE,
+    answer_errors_as_json,
+    json_object,
+    page_number,
+    refused,
+)
+from search_app.auth import require_role, services, signed_in_user, signed_in_username
 from search_app.cases.evidence_facts import (
     case_exports,
     document_page,
@@ -47,45 +54,13 @@ from search_app.cases.evidence_facts import (
     search_row,
 )
 from search_app.cases.facts import case_by_reference, listed_cases, officers, statistics_facts
-from search_app.cases.forms import (
-    REFERENCE,
-    STATUS_LABELS,
-    VIEWERS,
-    estimate_rates,
-    iso_date,
-)
+from search_app.cases.forms import REFERENCE, STATUS_LABELS, estimate_rates, iso_date
 from search_app.cases.statistics import statistics_rows
-from search_app.records.holds import DOC_ID, search_params
+from search_app.records.holds import search_params
+from search_app.request_input import DOC_ID, client_ip
 
 bp = Blueprint("api_cases", __name__, url_prefix="/api/v1")
-_INDEX_DOWN = "the search index cannot be reached just now"
-
-
-@bp.errorhandler(HTTPException)
-def _json_error(error: HTTPException) -> tuple[Response, int]:
-    return jsonify(error=error.name, message=error.description), error.code or 500
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
-
-
-def _actor() -> str:
-    return signed_in_user().username
-
-
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdecimal() or not 0 < int(raw) < 1_000_000:
-        abort(400, description="page must be a whole number from 1")
-    return int(raw)
-
-
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="send a JSON object (Content-Type: application/json)")
-    return body
+answer_errors_as_json(bp)
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str:
@@ -104,10 +79,6 @@ def _date(body: dict[str, Any], name: str) -> dt.date:
     return found
 
 
-def _refused(error: ValueError) -> ResponseReturnValue:
-    return jsonify(error="Refused", message=str(error)), 400
-
-
 def _case_id(reference: str) -> int:
     if REFERENCE.fullmatch(reference):
         with services().sessions() as session:
@@ -118,7 +89,7 @@ def _case_id(reference: str) -> int:
 
 
 @bp.get("/cases")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def list_cases() -> ResponseReturnValue:
     status = request.args.get("status", "all")
     if status not in ("open", "closed", "all"):
@@ -131,7 +102,7 @@ def list_cases() -> ResponseReturnValue:
     assigned = request.args.get("assigned_to", "").strip()
     if assigned:
         where.append(Case.assigned_to == assigned[:150])
-    page = _page()
+    page = page_number()
     with services().sessions() as session:
         found = listed_cases(
             session, page, dt.date.today(), services().settings.internal_target_days, *where
@@ -155,9 +126,9 @@ def _case_response(case_id: int, status: int = 200) -> ResponseReturnValue:
 
 
 @bp.post("/cases")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def create() -> ResponseReturnValue:
-    body = _body()
+    body = json_object()
     fields = {
         name: _text(body, name, required=name not in ("requester_contact", "assigned_to"))
         for name in (
@@ -179,39 +150,39 @@ def create() -> ResponseReturnValue:
         case = create_case(
             services().sessions,
             received=received,
-            actor=_actor(),
+            actor=signed_in_username(),
             prefix_spec=settings.case_prefixes,
             target_days=settings.internal_target_days,
-            ip=_ip(),
+            ip=client_ip(),
             **fields,
         )
-    except CaseError as refused:
-        return _refused(refused)
+    except CaseError as refusal:
+        return refused(refusal)
     return _case_response(case.id, 201)
 
 
 @bp.get("/cases/<reference>")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def get_case(reference: str) -> ResponseReturnValue:
     case_id = _case_id(reference)
     response = _case_response(case_id)
     with transaction(services().sessions) as session:
         record(
             session,
-            actor=_actor(),
+            actor=signed_in_username(),
             action="case_view",
             target=f"case:{reference}",
-            ip=_ip(),
+            ip=client_ip(),
             details={"via": "api"},
         )
     return response
 
 
 @bp.post("/cases/<reference>/transitions")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def move(reference: str) -> ResponseReturnValue:
     case_id = _case_id(reference)
-    body = _body()
+    body = json_object()
     to = _text(body, "to", required=True)
     if to not in STATUS_LABELS:
         abort(400, description=f"to must be one of: {', '.join(STATUS_LABELS)}")
@@ -224,15 +195,15 @@ def move(reference: str) -> ResponseReturnValue:
             case_id,
             to,
             on=_date(body, "on"),
-            actor=_actor(),
+            actor=signed_in_username(),
             target_days=services().settings.internal_target_days,
             outcome=_text(body, "outcome"),
             exemptions=exemptions[:100],
             stop_reason=_text(body, "stop_reason"),
-            ip=_ip(),
+            ip=client_ip(),
         )
-    except CaseError as refused:
-        return _refused(refused)
+    except CaseError as refusal:
+        return refused(refusal)
     if moved.status == "closed":
         # The case_closed retention trigger starts now for its records.
         reclassify_case(services().records, moved.id)
@@ -240,10 +211,10 @@ def move(reference: str) -> ResponseReturnValue:
 
 
 @bp.get("/cases/<reference>/documents")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def documents(reference: str) -> ResponseReturnValue:
     case_id = _case_id(reference)
-    page = _page()
+    page = page_number()
     app = services()
     describe = index_describer(app.es, app.names.read_alias, signed_in_user().principal())
     with app.sessions() as session:
@@ -258,10 +229,10 @@ def documents(reference: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<reference>/documents")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def add_documents(reference: str) -> ResponseReturnValue:
     case_id = _case_id(reference)
-    body = _body()
+    body = json_object()
     doc_ids, query = body.get("doc_ids"), body.get("query")
     if (doc_ids is None) == (query is None):
         abort(400, description="send either doc_ids (a list of document ids) or query")
@@ -271,24 +242,28 @@ def add_documents(reference: str) -> ResponseReturnValue:
                 abort(400, description="doc_ids must be a non-empty list of document ids")
             if not all(isinstance(d, str) and DOC_ID.match(d) for d in doc_ids):
                 abort(400, description="each doc_id must be 40 lower-case hexadecimal characters")
-            added = collect(services().records, case_id, doc_ids, actor=_actor(), ip=_ip())
+            added = collect(
+                services().records, case_id, doc_ids, actor=signed_in_username(), ip=client_ip()
+            )
         else:
             params = search_params(query) if isinstance(query, str) else ""
             if not params:
                 abort(400, description="query must be search words or the search page's query")
-            added = collect_search(services().records, case_id, params, actor=_actor(), ip=_ip())
-    except CaseError as refused:
-        return _refused(refused)
+            added = collect_search(
+                services().records, case_id, params, actor=signed_in_username(), ip=client_ip()
+            )
+    except CaseError as refusal:
+        return refused(refusal)
     except (ApiError, TransportError):
-        abort(503, description=_INDEX_DOWN)
-    services().preserver.submit(_actor())
+        abort(503, description=INDEX_UNAVAILABLE)
+    services().preserver.submit(signed_in_username())
     with services().sessions() as session:
         hold_id = session.get_one(Case, case_id).hold_id
     return jsonify(reference=reference, collected=added, hold_id=hold_id), 201
 
 
 @bp.get("/cases/<reference>/searches")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def searches(reference: str) -> ResponseReturnValue:
     case_id = _case_id(reference)
     with services().sessions() as session:
@@ -298,23 +273,25 @@ def searches(reference: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<reference>/searches")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def run_search(reference: str) -> ResponseReturnValue:
     case_id = _case_id(reference)
-    query = search_params(_text(_body(), "query", required=True))
+    query = search_params(_text(json_object(), "query", required=True))
     if not query:
         abort(400, description="query must be search words or the search page's query")
     try:
-        found = run_scoping_search(services().records, case_id, query, actor=_actor(), ip=_ip())
-    except CaseError as refused:
-        return _refused(refused)
+        found = run_scoping_search(
+            services().records, case_id, query, actor=signed_in_username(), ip=client_ip()
+        )
+    except CaseError as refusal:
+        return refused(refusal)
     except (ApiError, TransportError):
-        abort(503, description=_INDEX_DOWN)
+        abort(503, description=INDEX_UNAVAILABLE)
     return jsonify(search_json(search_row(found))), 201
 
 
 @bp.get("/cases/<reference>/exports")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def exports(reference: str) -> ResponseReturnValue:
     case_id = _case_id(reference)
     with services().sessions() as session:
@@ -323,20 +300,20 @@ def exports(reference: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<reference>/exports")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def export(reference: str) -> ResponseReturnValue:
     case_id = _case_id(reference)
     try:
-        made = services().exporter.request(case_id, actor=_actor(), ip=_ip())
-    except CaseError as refused:
-        return _refused(refused)
+        made = services().exporter.request(case_id, actor=signed_in_username(), ip=client_ip())
+    except CaseError as refusal:
+        return refused(refusal)
     response = jsonify(export_json(export_row(made)))
     response.headers["Location"] = url_for("api_cases.exports", reference=reference)
     return response, 202
 
 
 @bp.get("/statistics")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def statistics() -> ResponseReturnValue:
     wanted = request.args.get("format", "json")
     if wanted not in ("json", "csv"):

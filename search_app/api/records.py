@@ -15,9 +15,8 @@ from datetime import date, datetime
 from typing import Any
 
 from elasticsearch import ApiError, TransportError
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, jsonify
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
 
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
@@ -32,9 +31,17 @@ from retention.holds import (
     create_hold,
 )
 from retention.release import approve_release, request_release
+from search_app import permissions
+from search_app.api.requests import (
+    INDEX_UNAVAILABLE,
+    answer_errors_as_json,
+    flag,
+    page_number,
+    path_number,
+    refused,
+    string_fields,
+)
 from search_app.auth import require_role, services, signed_in_user
-from search_app.records import holds as hold_pages
-from search_app.records import retention as retention_views
 from search_app.records.batch_facts import batch, batches, item_page, state_counts
 from search_app.records.hold_facts import (
     HoldSummary,
@@ -43,64 +50,16 @@ from search_app.records.hold_facts import (
     hold_summary,
     member_page,
 )
+from search_app.records.holds import search_params
+from search_app.request_input import DOC_ID, client_ip
 
 bp = Blueprint("api_records", __name__, url_prefix="/api/v1")
+answer_errors_as_json(bp)
 _KINDS = ("item", "folder", "query")
-
-
-@bp.errorhandler(HTTPException)
-def _json_error(error: HTTPException) -> tuple[Response, int]:
-    return jsonify(error=error.name, message=error.description), error.code or 500
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _number(raw: str, what: str) -> int:
-    """A path id: anything but a plain number names nothing, so it is a 404."""
-    if not raw.isdecimal() or len(raw) > 9:
-        abort(404, description=f"there is no {what} {raw[:40]!r}")
-    return int(raw)
-
-
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdecimal() or not 0 < int(raw) < 1_000_000:
-        abort(400, description="page must be a whole number from 1")
-    return int(raw)
-
-
-def _body(*required: str, flags: tuple[str, ...] = ()) -> dict[str, str]:
-    """The JSON object sent, every value a string except the `flags` (true or false, and left
-    out of what is returned: read them with `_flag`); 400 naming what is missing or wrong."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="send a JSON object (Content-Type: application/json)")
-    not_flags = sorted(k for k in flags if k in body and not isinstance(body[k], bool))
-    if not_flags:
-        abort(400, description=f"these fields must be true or false: {', '.join(not_flags)}")
-    wrong = sorted(k for k, v in body.items() if k not in flags and not isinstance(v, str))
-    if wrong:
-        abort(400, description=f"these fields must be strings: {', '.join(wrong)}")
-    missing = [name for name in required if not str(body.get(name, "")).strip()]
-    if missing:
-        abort(400, description=f"required: {', '.join(missing)}")
-    return {str(k): str(v) for k, v in body.items() if k not in flags}
-
-
-def _flag(name: str) -> bool:
-    """A true/false field of the JSON object `_body` has checked (absent is false)."""
-    body = request.get_json(silent=True)
-    return isinstance(body, dict) and body.get(name) is True
-
-
-def _refused(error: ValueError, **extra: Any) -> ResponseReturnValue:
-    return jsonify(error="Refused", message=str(error), **extra), 400
 
 
 def _audit_refusal(action: str, target: str, error: ValueError, **details: Any) -> None:
@@ -111,7 +70,7 @@ def _audit_refusal(action: str, target: str, error: ValueError, **details: Any) 
             actor=signed_in_user().username,
             action=action,
             target=target,
-            ip=_ip(),
+            ip=client_ip(),
             outcome=Outcome.DENIED,
             details={**details, "reason": str(error), "via": "api"},
         )
@@ -148,16 +107,16 @@ def _scope_json(scope: HoldScope) -> dict[str, Any]:
 
 
 @bp.get("/holds")
-@require_role(*hold_pages.VIEWERS)
+@require_role(*permissions.HOLDS)
 def list_holds() -> ResponseReturnValue:
     with services().sessions() as session:
         return jsonify(holds=[_hold_json(h) for h in hold_summaries(session)])
 
 
 @bp.post("/holds")
-@require_role(*hold_pages.VIEWERS)
+@require_role(*permissions.HOLDS)
 def create() -> ResponseReturnValue:
-    body = _body("name", "reason")
+    body = string_fields("name", "reason")
     user = signed_in_user()
     try:
         hold_id = create_hold(
@@ -167,15 +126,15 @@ def create() -> ResponseReturnValue:
             owner=user.username,
             actor=user.username,
             case_ref=body.get("case_ref", ""),
-            ip=_ip(),
+            ip=client_ip(),
         )
-    except HoldError as refused:
-        return _refused(refused)
+    except HoldError as refusal:
+        return refused(refusal)
     return _hold_response(hold_id, 201)
 
 
 def _hold_response(hold_id: int, status: int = 200) -> ResponseReturnValue:
-    page = _page()
+    page = page_number()
     with services().sessions() as session:
         hold = hold_summary(session, hold_id)
         if hold is None:
@@ -209,9 +168,9 @@ def _hold_response(hold_id: int, status: int = 200) -> ResponseReturnValue:
 
 
 @bp.get("/holds/<hold_id>")
-@require_role(*hold_pages.VIEWERS)
+@require_role(*permissions.HOLDS)
 def get_hold(hold_id: str) -> ResponseReturnValue:
-    number = _number(hold_id, "hold")
+    number = path_number(hold_id, "hold")
     response = _hold_response(number)
     with transaction(services().sessions) as session:
         record(
@@ -219,17 +178,17 @@ def get_hold(hold_id: str) -> ResponseReturnValue:
             actor=signed_in_user().username,
             action="hold_view",
             target=f"hold:{number}",
-            ip=_ip(),
+            ip=client_ip(),
             details={"via": "api"},
         )
     return response
 
 
 @bp.post("/holds/<hold_id>/scopes")
-@require_role(*hold_pages.VIEWERS)
+@require_role(*permissions.HOLDS)
 def add(hold_id: str) -> ResponseReturnValue:
-    number = _number(hold_id, "hold")
-    body = _body("kind", flags=("confirm_whole_source",))
+    number = path_number(hold_id, "hold")
+    body = string_fields("kind", flags=("confirm_whole_source",))
     kind = body["kind"]
     if kind not in _KINDS:
         abort(400, description="kind must be item, folder or query")
@@ -239,8 +198,8 @@ def add(hold_id: str) -> ResponseReturnValue:
         abort(400, description=f"a {kind} scope needs: {', '.join(missing)}")
     scope = {name: body[name].strip() for name in needed}
     if kind == "query":
-        scope["query"] = hold_pages.search_params(scope["query"])
-    if kind == "item" and not hold_pages.DOC_ID.match(scope["doc_id"]):
+        scope["query"] = search_params(scope["query"])
+    if kind == "item" and not DOC_ID.match(scope["doc_id"]):
         abort(400, description="doc_id must be 40 lower-case hexadecimal characters")
     _known_hold(number)
     user = signed_in_user()
@@ -250,28 +209,28 @@ def add(hold_id: str) -> ResponseReturnValue:
             number,
             kind=kind,
             actor=user.username,
-            ip=_ip(),
-            confirm_whole_source=_flag("confirm_whole_source"),
+            ip=client_ip(),
+            confirm_whole_source=flag("confirm_whole_source"),
             **scope,
         )
     except WholeSourceNeedsConfirmation as asked:
         _audit_refusal("hold_add", f"hold:{number}", asked, kind=kind, **scope)
         message = f'{asked}: send the scope again with "confirm_whole_source": true'
         return jsonify(error="Refused", message=message, files=asked.files), 400
-    except HoldError as refused:
-        _audit_refusal("hold_add", f"hold:{number}", refused, kind=kind, **scope)
-        return _refused(refused)
+    except HoldError as refusal:
+        _audit_refusal("hold_add", f"hold:{number}", refusal, kind=kind, **scope)
+        return refused(refusal)
     except (ApiError, TransportError):
-        abort(503, description="the search index cannot be reached just now")
+        abort(503, description=INDEX_UNAVAILABLE)
     services().preserver.submit(user.username)
     return jsonify(hold_id=number, kind=kind, joined=joined), 201
 
 
 @bp.post("/holds/<hold_id>/release-request")
-@require_role(*hold_pages.DECIDERS)
+@require_role(*permissions.HOLD_RELEASE)
 def release_request(hold_id: str) -> ResponseReturnValue:
-    number = _number(hold_id, "hold")
-    body = _body("reason")
+    number = path_number(hold_id, "hold")
+    body = string_fields("reason")
     _known_hold(number)
     try:
         request_release(
@@ -279,22 +238,24 @@ def release_request(hold_id: str) -> ResponseReturnValue:
             number,
             actor=signed_in_user().username,
             reason=body["reason"],
-            ip=_ip(),
+            ip=client_ip(),
         )
-    except HoldError as refused:
-        return _refused(refused)
+    except HoldError as refusal:
+        return refused(refusal)
     return _hold_response(number)
 
 
 @bp.post("/holds/<hold_id>/release-approve")
-@require_role(*hold_pages.DECIDERS)
+@require_role(*permissions.HOLD_RELEASE)
 def release_approve(hold_id: str) -> ResponseReturnValue:
-    number = _number(hold_id, "hold")
+    number = path_number(hold_id, "hold")
     _known_hold(number)
     try:
-        approve_release(services().records, number, approver=signed_in_user().username, ip=_ip())
-    except HoldError as refused:
-        return _refused(refused)
+        approve_release(
+            services().records, number, approver=signed_in_user().username, ip=client_ip()
+        )
+    except HoldError as refusal:
+        return refused(refusal)
     return _hold_response(number)
 
 
@@ -305,12 +266,12 @@ def _known_hold(hold_id: int) -> None:
 
 
 @bp.get("/retention/report")
-@require_role(*retention_views.VIEWERS)
+@require_role(*permissions.RETENTION)
 def retention_report() -> ResponseReturnValue:
     try:
         found = report(services().records, date.today())
     except (ApiError, TransportError):
-        abort(503, description="the search index cannot be reached just now")
+        abort(503, description=INDEX_UNAVAILABLE)
     return jsonify(
         schedule_version=found.schedule_version or None,
         files=found.files,
@@ -348,17 +309,17 @@ def _batch_json(found: DisposalBatch) -> dict[str, Any]:
 
 
 @bp.get("/retention/batches")
-@require_role(*retention_views.VIEWERS)
+@require_role(*permissions.RETENTION)
 def list_batches() -> ResponseReturnValue:
     with services().sessions() as session:
         return jsonify(batches=[_batch_json(b) for b in batches(session)])
 
 
 @bp.get("/retention/batches/<batch_id>")
-@require_role(*retention_views.VIEWERS)
+@require_role(*permissions.RETENTION)
 def get_batch(batch_id: str) -> ResponseReturnValue:
-    number = _number(batch_id, "disposal batch")
-    page = _page()
+    number = path_number(batch_id, "disposal batch")
+    page = page_number()
     with services().sessions() as session:
         found = batch(session, number)
         if found is None:
@@ -408,25 +369,25 @@ def _batch_response(batch_id: int, **extra: Any) -> Response:
 
 
 @bp.post("/retention/batches")
-@require_role(*retention_views.DECIDERS)
+@require_role(*permissions.DISPOSAL)
 def build() -> ResponseReturnValue:
     """Build a batch of everything eligible today (then it needs review and approval)."""
     try:
         built = build_batch(
-            services().records, actor=signed_in_user().username, today=date.today(), ip=_ip()
+            services().records, actor=signed_in_user().username, today=date.today(), ip=client_ip()
         )
-    except DisposalError as refused:
-        _audit_refusal("disposal_batch_create", "batch:new", refused)
-        return _refused(refused)
+    except DisposalError as refusal:
+        _audit_refusal("disposal_batch_create", "batch:new", refusal)
+        return refused(refusal)
     except (ApiError, TransportError):
-        abort(503, description="the search index cannot be reached just now")
+        abort(503, description=INDEX_UNAVAILABLE)
     if built is None:
         return jsonify(batch=None, message="nothing is eligible for disposal today"), 200
     return _batch_response(built), 201
 
 
 def _known_batch(raw: str) -> int:
-    number = _number(raw, "disposal batch")
+    number = path_number(raw, "disposal batch")
     with services().sessions() as session:
         if batch(session, number) is None:
             abort(404, description=f"there is no disposal batch {number}")
@@ -434,33 +395,33 @@ def _known_batch(raw: str) -> int:
 
 
 @bp.post("/retention/batches/<batch_id>/approve")
-@require_role(*retention_views.DECIDERS)
+@require_role(*permissions.DISPOSAL)
 def approve_batch(batch_id: str) -> ResponseReturnValue:
     """One approval, under the rule of who may decide (`retention.disposal_checks`)."""
     number = _known_batch(batch_id)
     try:
-        approve(services().records, number, actor=signed_in_user().username, ip=_ip())
-    except DisposalError as refused:
-        _audit_refusal("disposal_approve", f"batch:{number}", refused)
-        return _refused(refused)
+        approve(services().records, number, actor=signed_in_user().username, ip=client_ip())
+    except DisposalError as refusal:
+        _audit_refusal("disposal_approve", f"batch:{number}", refusal)
+        return refused(refusal)
     return _batch_response(number)
 
 
 @bp.post("/retention/batches/<batch_id>/execute")
-@require_role(*retention_views.DECIDERS)
+@require_role(*permissions.DISPOSAL)
 def execute_batch(batch_id: str) -> ResponseReturnValue:
     """Destroy an approved batch's files: needs `"confirm": true`, as the page needs its box
     ticked. Returns the batch with what happened (the certificate's counts)."""
     number = _known_batch(batch_id)
-    if not _flag("confirm"):
+    if not flag("confirm"):
         abort(400, description='destruction cannot be undone: send {"confirm": true} to go ahead')
     try:
-        done = execute(services().records, number, actor=signed_in_user().username, ip=_ip())
-    except DisposalError as refused:
-        _audit_refusal("disposal_execute", f"batch:{number}", refused)
-        return _refused(refused)
+        done = execute(services().records, number, actor=signed_in_user().username, ip=client_ip())
+    except DisposalError as refusal:
+        _audit_refusal("disposal_execute", f"batch:{number}", refusal)
+        return refused(refusal)
     except (ApiError, TransportError):
-        abort(503, description="the search index cannot be reached just now")
+        abort(503, description=INDEX_UNAVAILABLE)
     return _batch_response(
         number,
         destroyed=done.destroyed,

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from elasticsearch import ApiError, BadRequestError, TransportError
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
 
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
@@ -18,11 +17,14 @@ from indexer.search.facets import Facets, FacetSelection, FacetValue
 from indexer.search.queries import InvalidCursor, PageCursor, Principal, Sort, search
 from indexer.search.querylang import QuerySyntaxError
 from search_app.api.openapi import openapi_document
+from search_app.api.requests import answer_errors_as_json, page_number
 from search_app.auth import CurrentUser, services, signed_in_user
 from search_app.records.keeping import records_state
+from search_app.request_input import client_ip
 from search_app.search.documents import audit_access, load_visible, sees_holds, serve_download
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+answer_errors_as_json(bp)
 
 _DOCUMENT_FIELDS = (
     "doc_id",
@@ -70,12 +72,6 @@ _DOCUMENT_FIELDS = (
     "destruction_authority",
     "destruction_method",
 )
-
-
-@bp.errorhandler(HTTPException)
-def _json_error(error: HTTPException) -> tuple[Response, int]:
-    response = jsonify(error=error.name, message=error.description)
-    return response, error.code or 500
 
 
 def _public_fields(doc: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +219,7 @@ def _audit_search(user: Any, outcome: str, details: dict[str, Any]) -> None:
             actor=user.username,
             action="search",
             target=services().names.read_alias,
-            ip=request.remote_addr or "",
+            ip=client_ip(),
             outcome=outcome,
             details=details,
         )
@@ -261,11 +257,10 @@ def document(doc_id: str) -> ResponseReturnValue:
 def document_text(doc_id: str) -> ResponseReturnValue:
     user = signed_in_user()
     _doc, outcome = load_visible(doc_id, user, "view")
-    page = request.args.get("page", "1")
-    if not page.isdecimal() or int(page) < 1:
-        abort(400, description="page must be a whole number from 1")
+    # No limit of the API's own: a page past the text's last is its last (records.text_page).
+    page = page_number(limit=None)
     text = records.text_page(
-        services().es, services().names.read_alias, doc_id, user.principal(), int(page)
+        services().es, services().names.read_alias, doc_id, user.principal(), page
     )
     if text is None:
         abort(404)

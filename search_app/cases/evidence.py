@@ -1,7 +1,7 @@
 """What a case finds and discloses: scoping searches, collecting records (from the case page,
 the search page or a document page), and disclosure bundles with their downloads.
 
-Roles as for every case page (`case_forms.VIEWERS`). Collecting places the records on the
+Roles as for every case page (`permissions.CASEWORK`). Collecting places the records on the
 case's legal hold (cases.collection) and starts copy-on-hold in the background, as adding to a
 hold does. Every decision is made and audited by `cases.collection` and `cases.export`; their
 refusals come back as form errors. Downloading a bundle file is audited here.
@@ -24,23 +24,19 @@ from foi_core.audit import record
 from foi_core.db import transaction
 from foi_core.models import CaseStatus
 from indexer.search import records as index_records
-from search_app import formats
-from search_app.auth import require_role, services, signed_in_user
+from search_app import formats, permissions
+from search_app.auth import require_role, services, signed_in_user, signed_in_username
 from search_app.cases.evidence_facts import case_export, scoping_search
 from search_app.cases.facts import case_by_reference, choosable_cases
-from search_app.cases.forms import VIEWERS, Errors, field, ip, sentence
+from search_app.cases.forms import Errors
 from search_app.cases.page import case_id_for, render_case
-from search_app.records.holds import DOC_ID, search_params
+from search_app.page_messages import INDEX_UNAVAILABLE, sentence
+from search_app.records.holds import search_params
+from search_app.request_input import DOC_ID, client_ip, form_field
 
 bp = Blueprint("case_evidence", __name__, url_prefix="/cases")
 bp.add_app_template_filter(formats.when, "when")
 bp.add_app_template_filter(formats.file_size, "file_size")
-
-_INDEX_DOWN = "The search index cannot be reached just now. Try again in a few minutes."
-
-
-def _actor() -> str:
-    return signed_in_user().username
 
 
 def _collected_message(reference: str, added: int) -> str:
@@ -54,10 +50,10 @@ def _collected_message(reference: str, added: int) -> str:
 
 
 @bp.post("/<reference>/searches")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def run_search(reference: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
-    raw = field("query", 4000)
+    raw = form_field("query", 4000)
     query = search_params(raw)
     if not query:
         errors = {"query": "Enter search words or the search page's address"}
@@ -69,7 +65,7 @@ def run_search(reference: str) -> ResponseReturnValue:
 
 
 @bp.post("/<reference>/searches/<int(max=2147483647):search_id>/rerun")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def rerun_search(reference: str, search_id: int) -> ResponseReturnValue:
     case_id = case_id_for(reference)
     with services().sessions() as session:
@@ -85,11 +81,13 @@ def rerun_search(reference: str, search_id: int) -> ResponseReturnValue:
 
 def _run(case_id: int, query: str) -> str | None:
     try:
-        search = run_scoping_search(services().records, case_id, query, actor=_actor(), ip=ip())
+        search = run_scoping_search(
+            services().records, case_id, query, actor=signed_in_username(), ip=client_ip()
+        )
     except CaseError as refused:
         return sentence(str(refused))
     except (ApiError, TransportError):
-        return _INDEX_DOWN
+        return INDEX_UNAVAILABLE
     flash(
         f"Scoping search run: {search.hits:,} matching document{'' if search.hits == 1 else 's'}."
     )
@@ -97,7 +95,7 @@ def _run(case_id: int, query: str) -> str | None:
 
 
 @bp.post("/<reference>/searches/<int(max=2147483647):search_id>/collect")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def collect_search_results(reference: str, search_id: int) -> ResponseReturnValue:
     case_id = case_id_for(reference)
     with services().sessions() as session:
@@ -115,32 +113,43 @@ def _collect(case_id: int, reference: str, *, query: str = "", doc_id: str = "")
     """Collect one document or a search's every result; the refusal message, or None."""
     try:
         if doc_id:
-            added = collect(services().records, case_id, [doc_id], actor=_actor(), ip=ip())
+            added = collect(
+                services().records, case_id, [doc_id], actor=signed_in_username(), ip=client_ip()
+            )
         else:
-            added = collect_search(services().records, case_id, query, actor=_actor(), ip=ip())
+            added = collect_search(
+                services().records, case_id, query, actor=signed_in_username(), ip=client_ip()
+            )
     except CaseError as refused:
         return sentence(str(refused))
     except (ApiError, TransportError):
-        return _INDEX_DOWN
-    services().preserver.submit(_actor())
+        return INDEX_UNAVAILABLE
+    services().preserver.submit(signed_in_username())
     flash(_collected_message(reference, added))
     return None
 
 
 @bp.post("/<reference>/documents/remove")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def remove_document(reference: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
-    doc_id = field("doc_id", 64).lower()
+    doc_id = form_field("doc_id", 64).lower()
     if not DOC_ID.match(doc_id):
         abort(400)
-    reason = field("reason", 2000)
+    reason = form_field("reason", 2000)
     key = f"remove-{doc_id}"
     if not reason:
         errors = {key: "Say why the document is removed from the case"}
         return render_case(reference, errors, {}, 400)
     try:
-        remove(services().records, case_id, doc_id, actor=_actor(), reason=reason, ip=ip())
+        remove(
+            services().records,
+            case_id,
+            doc_id,
+            actor=signed_in_username(),
+            reason=reason,
+            ip=client_ip(),
+        )
     except CaseError as refused:
         return render_case(reference, {key: sentence(str(refused))}, {key: reason}, 400)
     flash("Document removed from the case. It stays on the case's hold until the hold is released.")
@@ -148,7 +157,7 @@ def remove_document(reference: str) -> ResponseReturnValue:
 
 
 @bp.route("/collect", methods=["GET", "POST"])
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def choose() -> ResponseReturnValue:
     """Chooser for the search page's "Add every result to a request case" (?query=) and the
     document page's "Add to a request case" (?doc_id=): pick a case, collect, go to it."""
@@ -182,7 +191,9 @@ def choose() -> ResponseReturnValue:
             errors = {"case": refused}
     settings = services().settings
     with services().sessions() as session:
-        rows = choosable_cases(session, _actor(), dt.date.today(), settings.internal_target_days)
+        rows = choosable_cases(
+            session, signed_in_username(), dt.date.today(), settings.internal_target_days
+        )
     page = render_template(
         "case_choose.html",
         rows=rows,
@@ -210,13 +221,13 @@ def _document_label(doc_id: str) -> str:
 
 
 @bp.post("/<reference>/exports")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def export(reference: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
     try:
         # Every original is read again and hashed: minutes for a large case, so the bundle is
         # written on the export thread, not in the request.
-        made = services().exporter.request(case_id, actor=_actor(), ip=ip())
+        made = services().exporter.request(case_id, actor=signed_in_username(), ip=client_ip())
     except CaseError as refused:
         return render_case(reference, {"export": sentence(str(refused))}, {}, 400)
     flash(
@@ -227,7 +238,7 @@ def export(reference: str) -> ResponseReturnValue:
 
 
 @bp.get("/<reference>/exports/<int(max=2147483647):export_id>/<filename>")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def download(reference: str, export_id: int, filename: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
     with services().sessions() as session:
@@ -242,10 +253,10 @@ def download(reference: str, export_id: int, filename: str) -> ResponseReturnVal
     with transaction(services().sessions) as session:
         record(
             session,
-            actor=_actor(),
+            actor=signed_in_username(),
             action="case_export_download",
             target=f"case:{reference}",
-            ip=ip(),
+            ip=client_ip(),
             details={"export": found.name, "file": filename, "bytes": path.stat().st_size},
         )
     mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"

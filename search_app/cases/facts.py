@@ -28,7 +28,7 @@ from foi_core.models import (
     NonWorkingDay,
     User,
 )
-from search_app.cases.forms import ASSIGNABLE_ROLE
+from search_app.permissions import ASSIGNABLE_ROLE
 
 CASES_PER_PAGE = 50
 # "Due this week": at most this many working days left.

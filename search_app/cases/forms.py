@@ -10,18 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import request
-
 from cases.estimator import EstimateRates
-from foi_core.models import CaseStatus, Role
+from foi_core.models import CaseStatus
 from foi_core.settings import Settings
+from search_app.page_messages import sentence
+from search_app.request_input import form_field
 
-# Cases hold requesters' personal data and drive statutory deadlines: the roles that work
-# requests see and change them; front-office staff get 403 everywhere under /cases.
-VIEWERS = (Role.FOI_OFFICER, Role.RECORDS_MANAGER, Role.ADMIN)
-# The extra non-working days move every open case's statutory deadline.
-CALENDAR_KEEPERS = (Role.ADMIN,)
-ASSIGNABLE_ROLE = Role.FOI_OFFICER
 REFERENCE = re.compile(r"[A-Za-z0-9]{1,12}-\d{4}-\d{4,9}")
 NATIONS = ("ENG", "WLS", "SCT", "NIR", "UK")
 FIELD_CHARS = 20_000
@@ -98,26 +92,9 @@ def next_steps(regime: str, allowed: frozenset[str]) -> list[str]:
     return steps
 
 
-def ip() -> str:
-    return request.remote_addr or ""
-
-
-def field(name: str, limit: int = FIELD_CHARS) -> str:
-    return request.form.get(name, "").strip()[:limit]
-
-
-def sentence(message: str) -> str:
-    return message[:1].upper() + message[1:]
-
-
-def page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdecimal() and 0 < len(raw) < 7 else 1
-
-
 def date_fields(prefix: str) -> dict[str, str]:
     """The day, month and year boxes of a GOV.UK date input, as typed."""
-    return {part: field(f"{prefix}-{part}", 8) for part in ("day", "month", "year")}
+    return {part: form_field(f"{prefix}-{part}", 8) for part in ("day", "month", "year")}
 
 
 def today_fields() -> dict[str, str]:

@@ -34,12 +34,11 @@ from search_app.cases.forms import (
     STOP_REASONS,
     Errors,
     estimate_rates,
-    ip,
     next_steps,
-    page_number,
     today_fields,
     transition_label,
 )
+from search_app.request_input import client_ip, page_number
 
 
 def case_id_for(reference: str) -> int:
@@ -90,7 +89,7 @@ def render_case(
             actor=user.username,
             action="case_view",
             target=f"case:{case.reference}",
-            ip=ip(),
+            ip=client_ip(),
             details=details,
         )
     estimate = estimate_s12(

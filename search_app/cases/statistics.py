@@ -2,9 +2,9 @@
 received and regime, how many were answered, how many in time, and how long they took; a chart;
 the table as CSV; and, behind every number, the list of its cases.
 
-Roles as for the case pages (FOI officers, records managers, admins; front office 403). The
-counting, its definitions and the chart are `cases.statistics`; this module only reads the
-cases' facts and shows them.
+Roles as for the case pages (`permissions.CASEWORK`: FOI officers, records managers, admins;
+front office 403). The counting, its definitions and the chart are `cases.statistics`; this
+module only reads the cases' facts and shows them.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from cases.statistics import (
     statistics_chart_svg,
     statistics_csv,
 )
+from search_app import permissions
 from search_app.auth import require_role, services
 from search_app.cases.facts import cases_by_id, statistics_facts
-from search_app.cases.forms import VIEWERS
 
 bp = Blueprint("statistics", __name__)
 
@@ -63,7 +63,7 @@ def statistics_rows() -> tuple[list[StatRow], str]:
 
 
 @bp.get("/statistics")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def index() -> ResponseReturnValue:
     rows, problem = statistics_rows()
     # The chart is SVG that cases.statistics generates, every piece of text in it escaped: safe
@@ -75,7 +75,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.get("/statistics.csv")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def csv_file() -> ResponseReturnValue:
     rows, problem = statistics_rows()
     if problem:
@@ -88,7 +88,7 @@ def csv_file() -> ResponseReturnValue:
 
 
 @bp.get("/statistics/cases")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def drill_down() -> ResponseReturnValue:
     quarter = request.args.get("quarter", "")
     regime = request.args.get("regime", "")

@@ -1,9 +1,9 @@
 """Request case pages: the dashboard, new cases, the case page and its workflow (status with
 its clock, linked cases, time logged), and the extra non-working days.
 
-Roles: FOI officers, records managers and admins work cases (see `case_forms.VIEWERS`);
+Roles: FOI officers, records managers and admins work cases (`permissions.CASEWORK`);
 front-office staff get 403 everywhere here. Only admins change the extra non-working days,
-which move every open case's statutory deadline.
+which move every open case's statutory deadline (`permissions.CASE_CALENDAR`).
 
 Every decision is made and audited by `cases.service`; its refusals (`CaseError`) come back as
 form errors on the page, never as a server error. Every view of a case is audited (case_page.py).
@@ -35,26 +35,23 @@ from cases.upkeep import set_non_working_day
 from foi_core.audit import record
 from foi_core.db import transaction
 from foi_core.models import CaseStatus, NonWorkingDay
-from search_app import formats
-from search_app.auth import require_role, services, signed_in_user
+from search_app import formats, permissions
+from search_app.auth import require_role, services, signed_in_user, signed_in_username
 from search_app.cases.facts import non_working_days, officers, open_cases, other_cases
 from search_app.cases.forms import (
-    CALENDAR_KEEPERS,
+    FIELD_CHARS,
     NATIONS,
     STATUS_LABELS,
     STOP_CLOCK,
     STOP_REASONS,
-    VIEWERS,
     Errors,
     date_fields,
     date_from_fields,
-    field,
-    ip,
     minutes_from,
-    page_number,
-    sentence,
 )
 from search_app.cases.page import case_id_for, render_case
+from search_app.page_messages import sentence
+from search_app.request_input import client_ip, form_field, page_number
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 bp.add_app_template_filter(formats.when, "when")
@@ -79,12 +76,8 @@ _CREATE_REFUSALS = (
 )
 
 
-def _actor() -> str:
-    return signed_in_user().username
-
-
 @bp.get("")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def index() -> ResponseReturnValue:
     return _dashboard({}, {})
 
@@ -108,7 +101,7 @@ def _dashboard(errors: Errors, values: dict[str, Any], status: int = 200) -> Res
             regimes=REGIMES,
             errors=errors,
             values={"assigned_to": default_officer, "received": {}, **values},
-            may_keep_calendar=user.role in CALENDAR_KEEPERS,
+            may_keep_calendar=user.role in permissions.CASE_CALENDAR,
             today=today,
         ),
         status,
@@ -116,10 +109,10 @@ def _dashboard(errors: Errors, values: dict[str, Any], status: int = 200) -> Res
 
 
 @bp.post("")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def create() -> ResponseReturnValue:
-    values: dict[str, Any] = {name: field(name) for name in _NEW_CASE_FIELDS}
-    values["assigned_to"] = field("assigned_to", 150)
+    values: dict[str, Any] = {name: form_field(name, FIELD_CHARS) for name in _NEW_CASE_FIELDS}
+    values["assigned_to"] = form_field("assigned_to", 150)
     values["received"] = date_fields("received")
     received, problem = date_from_fields(values["received"], "the date the request was received")
     errors = _missing_new_case_fields(values)
@@ -142,10 +135,10 @@ def create() -> ResponseReturnValue:
             requester_name=values["requester_name"],
             requester_contact=values["requester_contact"],
             assigned_to=values["assigned_to"],
-            actor=_actor(),
+            actor=signed_in_username(),
             prefix_spec=settings.case_prefixes,
             target_days=settings.internal_target_days,
-            ip=ip(),
+            ip=client_ip(),
         )
     except CaseError as refused:
         message = str(refused)
@@ -178,18 +171,18 @@ def _in_form_order(errors: Errors) -> Errors:
 
 
 @bp.get("/<reference>")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def detail(reference: str) -> ResponseReturnValue:
     return render_case(reference, {}, {})
 
 
 @bp.post("/<reference>/transitions")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def move(reference: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
-    to = field("to", 40)
-    stop_reason = field("stop_reason", 40)
-    outcome = field("outcome", 20)
+    to = form_field("to", 40)
+    stop_reason = form_field("stop_reason", 40)
+    outcome = form_field("outcome", 20)
     exemptions = [e.strip() for e in request.form.getlist("exemptions")][:100]
     values: dict[str, Any] = {
         "on": date_fields("on"),
@@ -216,12 +209,12 @@ def move(reference: str) -> ResponseReturnValue:
                 case_id,
                 to,
                 on=on,
-                actor=_actor(),
+                actor=signed_in_username(),
                 target_days=services().settings.internal_target_days,
                 outcome=outcome if to == CaseStatus.RESPONDED else "",
                 exemptions=exemptions if to == CaseStatus.RESPONDED else (),
                 stop_reason=stop_reason,
-                ip=ip(),
+                ip=client_ip(),
             )
         except CaseError as refused:
             errors = {_transition_field(str(refused)): sentence(str(refused))}
@@ -248,14 +241,14 @@ def _transition_field(message: str) -> str:
 
 
 @bp.post("/<reference>/links")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def link(reference: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
-    other = field("other", 64)
+    other = form_field("other", 64)
     if not other:
         return render_case(reference, {"other": "Enter the other case's reference"}, {}, 400)
     try:
-        link_cases(services().sessions, case_id, other, actor=_actor(), ip=ip())
+        link_cases(services().sessions, case_id, other, actor=signed_in_username(), ip=client_ip())
     except CaseError as refused:
         return render_case(reference, {"other": sentence(str(refused))}, {"other": other}, 400)
     flash(f"{reference} and {other} are now linked.")
@@ -263,10 +256,10 @@ def link(reference: str) -> ResponseReturnValue:
 
 
 @bp.post("/<reference>/parts")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def add_part(reference: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
-    regime = field("part_regime", 8).upper()
+    regime = form_field("part_regime", 8).upper()
     if regime not in ("FOIA", "EIR", "SAR"):
         return render_case(reference, {"part_regime": "Choose FOIA, EIR or SAR"}, {}, 400)
     try:
@@ -274,10 +267,10 @@ def add_part(reference: str) -> ResponseReturnValue:
             services().sessions,
             case_id,
             regime,
-            actor=_actor(),
+            actor=signed_in_username(),
             prefix_spec=services().settings.case_prefixes,
             target_days=services().settings.internal_target_days,
-            ip=ip(),
+            ip=client_ip(),
         )
     except CaseError as refused:
         return render_case(reference, {"part_regime": sentence(str(refused))}, {}, 400)
@@ -286,16 +279,16 @@ def add_part(reference: str) -> ResponseReturnValue:
 
 
 @bp.post("/<reference>/time")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def add_time(reference: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
-    raw = field("minutes", 20)
+    raw = form_field("minutes", 20)
     minutes = minutes_from(raw)
     if minutes is None:
         errors = {"minutes": "Enter the time in minutes, for example 90, or as 1:30"}
         return render_case(reference, errors, {"minutes": raw}, 400)
     try:
-        log_time(services().sessions, case_id, minutes, actor=_actor(), ip=ip())
+        log_time(services().sessions, case_id, minutes, actor=signed_in_username(), ip=client_ip())
     except CaseError as refused:
         return render_case(reference, {"minutes": sentence(str(refused))}, {"minutes": raw}, 400)
     flash(f"{minutes} minute{'' if minutes == 1 else 's'} logged against {reference}.")
@@ -303,7 +296,7 @@ def add_time(reference: str) -> ResponseReturnValue:
 
 
 @bp.get("/<reference>/adequacy.txt")
-@require_role(*VIEWERS)
+@require_role(*permissions.CASEWORK)
 def adequacy(reference: str) -> ResponseReturnValue:
     case_id = case_id_for(reference)
     with services().sessions() as session:
@@ -311,10 +304,10 @@ def adequacy(reference: str) -> ResponseReturnValue:
     with transaction(services().sessions) as session:
         record(
             session,
-            actor=_actor(),
+            actor=signed_in_username(),
             action="case_adequacy_download",
             target=f"case:{reference}",
-            ip=ip(),
+            ip=client_ip(),
             details={"searches": statement.searches, "collected": statement.collected},
         )
     response = Response(statement.text + "\n", mimetype="text/plain")
@@ -324,14 +317,14 @@ def adequacy(reference: str) -> ResponseReturnValue:
 
 
 @bp.route("/non-working-days", methods=["GET", "POST"])
-@require_role(*CALENDAR_KEEPERS)
+@require_role(*permissions.CASE_CALENDAR)
 def calendar() -> ResponseReturnValue:
     errors: Errors = {}
     values: dict[str, Any] = {"day": {}, "name": "", "nations": []}
     if request.method == "POST":
         values = {
             "day": date_fields("day"),
-            "name": field("name", 200),
+            "name": form_field("name", 200),
             "nations": [n for n in request.form.getlist("nations") if n in NATIONS],
         }
         day, problem = date_from_fields(values["day"], "the date")
@@ -355,7 +348,7 @@ def calendar() -> ResponseReturnValue:
 
 
 @bp.post("/non-working-days/<int(max=2147483647):version_id>/withdraw")
-@require_role(*CALENDAR_KEEPERS)
+@require_role(*permissions.CASE_CALENDAR)
 def withdraw_day(version_id: int) -> ResponseReturnValue:
     with services().sessions() as session:
         found = session.execute(
@@ -379,9 +372,9 @@ def _change_day(day: dt.date, name: str, nations: list[str], *, active: bool) ->
             name,
             nations,
             active=active,
-            actor=_actor(),
+            actor=signed_in_username(),
             target_days=services().settings.internal_target_days,
-            ip=ip(),
+            ip=client_ip(),
         )
     except CaseError as refused:
         return sentence(str(refused))

@@ -1,8 +1,9 @@
 """Legal hold pages: list and create holds, add what they cover, watch preservation, release.
 
-Roles: FOI officers, records managers and admins may see holds, place them and add to them;
-only records managers may request, approve or withdraw a release (the service itself refuses
-an approval by the person who asked). Front-office staff get 403 everywhere here.
+Roles: FOI officers, records managers and admins may see holds, place them and add to them
+(`permissions.HOLDS`); only records managers may request, approve or withdraw a release
+(`permissions.HOLD_RELEASE`; the service itself refuses an approval by the person who asked).
+Front-office staff get 403 everywhere here.
 
 Every decision is made and audited by `retention.holds`; refusals (`HoldError`) come back as
 form errors on the page, never as a server error, and a refused scope is audited here as
@@ -12,7 +13,6 @@ ticked confirmation box adds it. Opening a hold page is audited here.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +22,6 @@ from flask.typing import ResponseReturnValue
 
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
-from foi_core.models import Role
 from foi_core.sources import list_sources
 from indexer.search import records as index_records
 from retention.holds import (
@@ -33,8 +32,9 @@ from retention.holds import (
 )
 from retention.preservation import run_pending
 from retention.release import approve_release, request_release, withdraw_release_request
-from search_app import formats
+from search_app import formats, permissions
 from search_app.auth import require_role, services, signed_in_user
+from search_app.page_messages import INDEX_UNAVAILABLE, sentence
 from search_app.records.hold_facts import (
     hold_scopes,
     hold_summaries,
@@ -43,6 +43,7 @@ from search_app.records.hold_facts import (
     source_changes,
     unpreserved_roots,
 )
+from search_app.request_input import DOC_ID, client_ip, form_field, page_number
 from search_app.search.saved import clean_params
 
 # Route ids are capped at the database's integer range: a larger one names nothing (404)
@@ -50,29 +51,12 @@ from search_app.search.saved import clean_params
 bp = Blueprint("holds", __name__, url_prefix="/holds")
 bp.add_app_template_filter(formats.when, "when")
 
-VIEWERS = (Role.FOI_OFFICER, Role.RECORDS_MANAGER, Role.ADMIN)
-# Releasing a hold lets its files be destroyed again: a records-management decision.
-DECIDERS = (Role.RECORDS_MANAGER,)
-DOC_ID = re.compile(r"^[0-9a-f]{40}$")
 _FIELD_CHARS = 4000
 Errors = dict[str, str]
 
 
-def _ip() -> str:
-    return request.remote_addr or ""
-
-
 def _field(name: str) -> str:
-    return request.form.get(name, "").strip()[:_FIELD_CHARS]
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:]
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdecimal() and 0 < len(raw) < 7 else 1
+    return form_field(name, _FIELD_CHARS)
 
 
 def search_params(raw: str) -> str:
@@ -86,12 +70,8 @@ def search_params(raw: str) -> str:
     return clean_params(raw)
 
 
-def _index_unavailable() -> str:
-    return "The search index cannot be reached just now. Try again in a few minutes."
-
-
 @bp.get("")
-@require_role(*VIEWERS)
+@require_role(*permissions.HOLDS)
 def index() -> ResponseReturnValue:
     return _list_page({}, {})
 
@@ -103,7 +83,7 @@ def _list_page(errors: Errors, values: dict[str, str], status: int = 200) -> Res
 
 
 @bp.post("")
-@require_role(*VIEWERS)
+@require_role(*permissions.HOLDS)
 def create() -> ResponseReturnValue:
     user = signed_in_user()
     values = {name: _field(name) for name in ("name", "reason", "case_ref")}
@@ -115,18 +95,18 @@ def create() -> ResponseReturnValue:
             owner=user.username,
             actor=user.username,
             case_ref=values["case_ref"],
-            ip=_ip(),
+            ip=client_ip(),
         )
     except HoldError as refused:
         message = str(refused)
         field = "reason" if message.lower().startswith("a reason") else "name"
-        return _list_page({field: _sentence(message)}, values, 400)
+        return _list_page({field: sentence(message)}, values, 400)
     flash(f"Hold {hold_id} created. Add the folders, searches or documents it covers.")
     return redirect(url_for("holds.detail", hold_id=hold_id))
 
 
 @bp.get("/<int(max=2147483647):hold_id>")
-@require_role(*VIEWERS)
+@require_role(*permissions.HOLDS)
 def detail(hold_id: int) -> ResponseReturnValue:
     values = {"query": request.args.get("add_query", "")[:_FIELD_CHARS]}
     return _detail_page(hold_id, {}, values, audit_view=True)
@@ -149,7 +129,7 @@ def _detail_page(
         context: dict[str, Any] = {
             "hold": hold,
             "scopes": hold_scopes(session, hold_id),
-            "members": member_page(session, hold_id, _page_number()),
+            "members": member_page(session, hold_id, page_number()),
             "changes": source_changes(session, hold_id),
             "sources": [s.name for s in list_sources(session)],
         }
@@ -160,10 +140,10 @@ def _detail_page(
                 actor=user.username,
                 action="hold_view",
                 target=f"hold:{hold_id}",
-                ip=_ip(),
+                ip=client_ip(),
                 details={"page": context["members"].page},
             )
-    may_decide = user.role in DECIDERS
+    may_decide = user.role in permissions.HOLD_RELEASE
     return (
         render_template(
             "hold.html",
@@ -179,7 +159,7 @@ def _detail_page(
 
 
 @bp.post("/<int(max=2147483647):hold_id>/scopes")
-@require_role(*VIEWERS)
+@require_role(*permissions.HOLDS)
 def add(hold_id: int) -> ResponseReturnValue:
     kind = request.form.get("kind", "")
     values = {name: _field(name) for name in ("source", "folder", "query", "doc_id")}
@@ -242,7 +222,7 @@ def _add_scope(
             hold_id,
             kind=kind,
             actor=user.username,
-            ip=_ip(),
+            ip=client_ip(),
             confirm_whole_source=confirm_whole_source,
             **scope,
         )
@@ -253,22 +233,22 @@ def _add_scope(
                 actor=user.username,
                 action="hold_add",
                 target=f"hold:{hold_id}",
-                ip=_ip(),
+                ip=client_ip(),
                 outcome=Outcome.DENIED,
                 details={"kind": kind, **scope, "reason": str(refused)},
             )
         if isinstance(refused, WholeSourceNeedsConfirmation):
             raise
-        return _sentence(str(refused))
+        return sentence(str(refused))
     except (ApiError, TransportError):
-        return _index_unavailable()
+        return INDEX_UNAVAILABLE
     services().preserver.submit(user.username)
     flash(f"{joined} file{'' if joined == 1 else 's'} joined the hold. Copies are being preserved.")
     return None
 
 
 @bp.post("/<int(max=2147483647):hold_id>/preserve")
-@require_role(*VIEWERS)
+@require_role(*permissions.HOLDS)
 def retry_preservation(hold_id: int) -> ResponseReturnValue:
     user = signed_in_user()
     with services().sessions() as session:
@@ -284,46 +264,48 @@ def retry_preservation(hold_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/<int(max=2147483647):hold_id>/release-request")
-@require_role(*DECIDERS)
+@require_role(*permissions.HOLD_RELEASE)
 def release_request(hold_id: int) -> ResponseReturnValue:
     user = signed_in_user()
     reason = _field("reason")
     try:
-        request_release(services().records, hold_id, actor=user.username, reason=reason, ip=_ip())
+        request_release(
+            services().records, hold_id, actor=user.username, reason=reason, ip=client_ip()
+        )
     except HoldError as refused:
         return _detail_page(
-            hold_id, {"release-reason": _sentence(str(refused))}, {"reason": reason}, 400
+            hold_id, {"release-reason": sentence(str(refused))}, {"reason": reason}, 400
         )
     flash("Release requested. Another records manager must approve it.")
     return redirect(url_for("holds.detail", hold_id=hold_id))
 
 
 @bp.post("/<int(max=2147483647):hold_id>/release-approve")
-@require_role(*DECIDERS)
+@require_role(*permissions.HOLD_RELEASE)
 def release_approve(hold_id: int) -> ResponseReturnValue:
     user = signed_in_user()
     try:
-        approve_release(services().records, hold_id, approver=user.username, ip=_ip())
+        approve_release(services().records, hold_id, approver=user.username, ip=client_ip())
     except HoldError as refused:
-        return _detail_page(hold_id, {"release": _sentence(str(refused))}, {}, 400)
+        return _detail_page(hold_id, {"release": sentence(str(refused))}, {}, 400)
     flash("Hold released. Its files may be disposed of again unless another hold covers them.")
     return redirect(url_for("holds.detail", hold_id=hold_id))
 
 
 @bp.post("/<int(max=2147483647):hold_id>/release-withdraw")
-@require_role(*DECIDERS)
+@require_role(*permissions.HOLD_RELEASE)
 def release_withdraw(hold_id: int) -> ResponseReturnValue:
     user = signed_in_user()
     try:
-        withdraw_release_request(services().records, hold_id, actor=user.username, ip=_ip())
+        withdraw_release_request(services().records, hold_id, actor=user.username, ip=client_ip())
     except HoldError as refused:
-        return _detail_page(hold_id, {"release": _sentence(str(refused))}, {}, 400)
+        return _detail_page(hold_id, {"release": sentence(str(refused))}, {}, 400)
     flash("Release request withdrawn. The hold stays in force.")
     return redirect(url_for("holds.detail", hold_id=hold_id))
 
 
 @bp.route("/add-document", methods=["GET", "POST"])
-@require_role(*VIEWERS)
+@require_role(*permissions.HOLDS)
 def add_document() -> ResponseReturnValue:
     """Chooser for the document page's "Hold this document": pick an active hold."""
     doc_id = request.values.get("doc_id", "").strip().lower()
@@ -343,7 +325,7 @@ def add_document() -> ResponseReturnValue:
 
 
 @bp.route("/add-search", methods=["GET", "POST"])
-@require_role(*VIEWERS)
+@require_role(*permissions.HOLDS)
 def add_search() -> ResponseReturnValue:
     """Chooser for the search page's "Hold these results": pick an active hold."""
     params = search_params(request.values.get("query", ""))

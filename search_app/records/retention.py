@@ -1,10 +1,11 @@
 """Retention pages: the report, the schedule in force, and disposal batches from building to
 the destruction certificate.
 
-Roles: records managers and admins may see everything here; only records managers decide
-(load a schedule, build, exclude from, approve, cancel or execute a batch). FOI officers and
-front-office staff get 403: disposal is records management's business, and an FOI officer
-who needs to know whether something was destroyed finds its stub in search.
+Roles: records managers and admins may see everything here (`permissions.RETENTION`); only
+records managers decide (`permissions.DISPOSAL`: load a schedule, build, exclude from,
+approve, cancel or execute a batch). FOI officers and front-office staff get 403: disposal is
+records management's business, and an FOI officer who needs to know whether something was
+destroyed finds its stub in search.
 
 Every decision is made and audited by `retention.classify` and `retention.disposal`; their
 refusals come back as form errors and are audited here as denied (as the CLI audits its own).
@@ -16,7 +17,6 @@ Opening a batch and downloading a certificate are audited here.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
-from foi_core.models import BatchStatus, DisposalBatch, Role
+from foi_core.models import BatchStatus, DisposalBatch
 from retention.classify import current_schedule, report, save_schedule
 from retention.disposal import DisposalError, approve, build_batch, cancel, exclude, execute
 from retention.disposal_checks import (
@@ -38,8 +38,9 @@ from retention.disposal_checks import (
 )
 from retention.schedule import ScheduleError, seed_schedule_text
 from retention.wording import day, moment
-from search_app import formats
-from search_app.auth import require_role, services, signed_in_user
+from search_app import formats, permissions
+from search_app.auth import require_role, services, signed_in_user, signed_in_username
+from search_app.page_messages import sentence
 from search_app.records.batch_facts import (
     batch,
     batches,
@@ -48,6 +49,7 @@ from search_app.records.batch_facts import (
     schedule_versions,
     state_counts,
 )
+from search_app.request_input import DOC_ID, client_ip, page_number
 
 # Route ids are capped at the database's integer range: a larger one names nothing (404)
 # rather than overflowing the database driver.
@@ -57,38 +59,18 @@ bp.add_app_template_filter(formats.when, "when")
 bp.add_app_template_filter(day, "calendar_day")
 bp.add_app_template_filter(moment, "utc_moment")
 
-VIEWERS = (Role.RECORDS_MANAGER, Role.ADMIN)
-DECIDERS = (Role.RECORDS_MANAGER,)
 CERTIFICATES = {"pdf": "application/pdf", "csv": "text/csv"}
-_DOC_ID = re.compile(r"^[0-9a-f]{40}$")
 Errors = dict[str, str]
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
-
-
-def _actor() -> str:
-    return signed_in_user().username
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:]
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdecimal() and 0 < len(raw) < 7 else 1
 
 
 def _audit(action: str, target: str, *, outcome: str = Outcome.OK, **details: Any) -> None:
     with transaction(services().sessions) as session:
         record(
             session,
-            actor=_actor(),
+            actor=signed_in_username(),
             action=action,
             target=target,
-            ip=_ip(),
+            ip=client_ip(),
             outcome=outcome,
             details=details,
         )
@@ -97,11 +79,11 @@ def _audit(action: str, target: str, *, outcome: str = Outcome.OK, **details: An
 def _refused(action: str, target: str, refusal: Exception) -> str:
     """Audit a refused decision (its own work rolled back) and return the message to show."""
     _audit(action, target, outcome=Outcome.DENIED, reason=str(refusal))
-    return _sentence(str(refusal))
+    return sentence(str(refusal))
 
 
 @bp.get("")
-@require_role(*VIEWERS)
+@require_role(*permissions.RETENTION)
 def index() -> ResponseReturnValue:
     return _overview({})
 
@@ -123,7 +105,7 @@ def _overview(errors: Errors, status: int = 200) -> ResponseReturnValue:
             loaded=versions[0] if versions else None,
             batches=listed,
             errors=errors,
-            may_decide=signed_in_user().role in DECIDERS,
+            may_decide=signed_in_user().role in permissions.DISPOSAL,
             one_person_warning=_one_person_setting(),
         ),
         status,
@@ -141,10 +123,12 @@ def _one_person_batch(found: DisposalBatch) -> str:
 
 
 @bp.post("/batches")
-@require_role(*DECIDERS)
+@require_role(*permissions.DISPOSAL)
 def build() -> ResponseReturnValue:
     try:
-        batch_id = build_batch(services().records, actor=_actor(), today=date.today(), ip=_ip())
+        batch_id = build_batch(
+            services().records, actor=signed_in_username(), today=date.today(), ip=client_ip()
+        )
     except DisposalError as refused:
         return _overview({"build": _refused("disposal_batch_create", "batch:new", refused)}, 400)
     except (ApiError, TransportError):
@@ -157,7 +141,7 @@ def build() -> ResponseReturnValue:
 
 
 @bp.get("/schedule")
-@require_role(*VIEWERS)
+@require_role(*permissions.RETENTION)
 def schedule() -> ResponseReturnValue:
     return _schedule_page(None, [])
 
@@ -175,19 +159,19 @@ def _schedule_page(text: str | None, problems: list[str], status: int = 200) -> 
             versions=versions,
             text=text,
             problems=problems,
-            may_decide=signed_in_user().role in DECIDERS,
+            may_decide=signed_in_user().role in permissions.DISPOSAL,
         ),
         status,
     )
 
 
 @bp.post("/schedule")
-@require_role(*DECIDERS)
+@require_role(*permissions.DISPOSAL)
 def save() -> ResponseReturnValue:
     # Browsers send a textarea with CRLF line ends; the stored text (and its hash) use LF.
     text = request.form.get("schedule", "").replace("\r\n", "\n")
     try:
-        loaded = save_schedule(services().records, text, actor=_actor(), ip=_ip())
+        loaded = save_schedule(services().records, text, actor=signed_in_username(), ip=client_ip())
     except ScheduleError as refused:
         _audit(
             "retention_schedule_load",
@@ -209,7 +193,7 @@ def save() -> ResponseReturnValue:
 
 
 @bp.get("/batches/<int(max=2147483647):batch_id>")
-@require_role(*VIEWERS)
+@require_role(*permissions.RETENTION)
 def batch_page(batch_id: int) -> ResponseReturnValue:
     return _batch_page(batch_id, {}, {}, audit_view=True)
 
@@ -227,7 +211,7 @@ def _batch_page(
         found = batch(session, batch_id)
         if found is None:
             abort(404)
-        items = item_page(session, batch_id, _page_number())
+        items = item_page(session, batch_id, page_number())
         counts = state_counts(session, batch_id)
         samples = (
             previews(session, services().es, services().names.read_alias, batch_id)
@@ -237,7 +221,7 @@ def _batch_page(
         step = {"pending": "approve", "approved": "execute"}.get(found.status, "")
         not_you = (
             people_refusal(session, found, user.username, step, _needed(found))
-            if step and user.role in DECIDERS
+            if step and user.role in permissions.DISPOSAL
             else ""
         )
     if audit_view:
@@ -251,8 +235,8 @@ def _batch_page(
             samples=samples,
             errors=errors,
             values=values,
-            may_decide=user.role in DECIDERS,
-            not_you=_sentence(not_you),
+            may_decide=user.role in permissions.DISPOSAL,
+            not_you=sentence(not_you),
             needed=_needed(found),
             one_person_warning=_one_person_batch(found),
         ),
@@ -265,16 +249,21 @@ def _needed(found: DisposalBatch) -> int:
 
 
 @bp.post("/batches/<int(max=2147483647):batch_id>/exclude")
-@require_role(*DECIDERS)
+@require_role(*permissions.DISPOSAL)
 def exclude_items(batch_id: int) -> ResponseReturnValue:
-    doc_ids = [d for d in request.form.getlist("doc_id") if _DOC_ID.match(d)]
+    doc_ids = [d for d in request.form.getlist("doc_id") if DOC_ID.match(d)]
     reason = request.form.get("reason", "").strip()[:2000]
     values = {"reason": reason, "chosen": doc_ids}
     if not doc_ids:
         return _batch_page(batch_id, {"items": "Select the files to exclude"}, values, 400)
     try:
         count = exclude(
-            services().records, batch_id, doc_ids, actor=_actor(), reason=reason, ip=_ip()
+            services().records,
+            batch_id,
+            doc_ids,
+            actor=signed_in_username(),
+            reason=reason,
+            ip=client_ip(),
         )
     except DisposalError as refused:
         why = _refused("disposal_exclude", f"batch:{batch_id}", refused)
@@ -284,10 +273,10 @@ def exclude_items(batch_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/batches/<int(max=2147483647):batch_id>/approve")
-@require_role(*DECIDERS)
+@require_role(*permissions.DISPOSAL)
 def approve_batch(batch_id: int) -> ResponseReturnValue:
     try:
-        status = approve(services().records, batch_id, actor=_actor(), ip=_ip())
+        status = approve(services().records, batch_id, actor=signed_in_username(), ip=client_ip())
     except DisposalError as refused:
         why = _refused("disposal_approve", f"batch:{batch_id}", refused)
         return _batch_page(batch_id, {"approval": why}, {}, 400)
@@ -299,14 +288,16 @@ def approve_batch(batch_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/batches/<int(max=2147483647):batch_id>/cancel")
-@require_role(*DECIDERS)
+@require_role(*permissions.DISPOSAL)
 def cancel_batch(batch_id: int) -> ResponseReturnValue:
     reason = request.form.get("reason", "").strip()[:2000]
     if not reason:
         errors = {"cancel-reason": "Say why the batch is cancelled"}
         return _batch_page(batch_id, errors, {"cancel_reason": reason}, 400)
     try:
-        destroyed = cancel(services().records, batch_id, actor=_actor(), reason=reason, ip=_ip())
+        destroyed = cancel(
+            services().records, batch_id, actor=signed_in_username(), reason=reason, ip=client_ip()
+        )
     except DisposalError as refused:
         errors = {"cancel-reason": _refused("disposal_cancel", f"batch:{batch_id}", refused)}
         return _batch_page(batch_id, errors, {"cancel_reason": reason}, 400)
@@ -321,7 +312,7 @@ def cancel_batch(batch_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/batches/<int(max=2147483647):batch_id>/execute", methods=["GET", "POST"])
-@require_role(*DECIDERS)
+@require_role(*permissions.DISPOSAL)
 def execute_batch(batch_id: int) -> ResponseReturnValue:
     """Destruction needs a second, explicit step: this page and its confirmation box."""
     with services().sessions() as session:
@@ -339,7 +330,9 @@ def execute_batch(batch_id: int) -> ResponseReturnValue:
             errors = {"confirm": "Tick the box to confirm the destruction"}
         else:
             try:
-                done = execute(services().records, batch_id, actor=_actor(), ip=_ip())
+                done = execute(
+                    services().records, batch_id, actor=signed_in_username(), ip=client_ip()
+                )
             except DisposalError as refused:
                 errors = {"confirm": _refused("disposal_execute", f"batch:{batch_id}", refused)}
             except (ApiError, TransportError):
@@ -367,7 +360,7 @@ def execute_batch(batch_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/batches/<int(max=2147483647):batch_id>/certificate.<ext>")
-@require_role(*VIEWERS)
+@require_role(*permissions.RETENTION)
 def certificate(batch_id: int, ext: str) -> ResponseReturnValue:
     if ext not in CERTIFICATES:
         abort(404)

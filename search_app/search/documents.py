@@ -30,14 +30,14 @@ from crawler.shares import CHUNK_BYTES, ShareProvider, SourceUnavailable
 from crawler.smb import SourceError
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
-from foi_core.models import Role
 from indexer.search import records
 from ingest import moves
+from search_app import permissions
 from search_app.auth import CurrentUser, services, signed_in_user
 from search_app.records.keeping import RecordsState, records_state
+from search_app.request_input import DOC_ID, client_ip
 
 bp = Blueprint("documents", __name__)
-_DOC_ID = re.compile(r"^[0-9a-f]{40}$")
 
 
 def shares() -> ShareProvider:
@@ -51,7 +51,7 @@ def audit_access(user: CurrentUser, action: str, doc_id: str, outcome: str, **de
             actor=user.username,
             action=action,
             target=doc_id,
-            ip=request.remote_addr or "",
+            ip=client_ip(),
             outcome=outcome,
             details=details,
         )
@@ -61,7 +61,7 @@ def load_visible(doc_id: str, user: CurrentUser, action: str) -> tuple[dict[str,
     """The document and the audit outcome for this access (ok or override); 404 if hidden.
     An id retired by a move at source redirects to the same address with the document's id
     now, when the user may see it there (otherwise 404, like any hidden document)."""
-    if not _DOC_ID.match(doc_id):
+    if not DOC_ID.match(doc_id):
         abort(404)
     principal = user.principal()
     try:
@@ -84,7 +84,7 @@ def sees_holds(user: CurrentUser) -> bool:
     """Whether this user may learn which holds and request cases cover a document. Front-office
     staff may not: a hold's name or case reference can reveal that someone made a request (a
     subject access request names its subject). They learn only that a file is held."""
-    return user.role != Role.FRONT_OFFICE
+    return user.role not in permissions.HOLDS_HIDDEN_FROM
 
 
 def _moved_to(doc_id: str, user: CurrentUser) -> str | None:
@@ -116,7 +116,7 @@ def view(doc_id: str) -> ResponseReturnValue:
         "document.html",
         doc=doc,
         kept=records_state(doc),
-        may_hold=user.role != Role.FRONT_OFFICE,
+        may_hold=user.role not in permissions.HOLDS_HIDDEN_FROM,
         sees_holds=sees_holds(user),
         text=text,
         override=outcome == Outcome.OVERRIDE,

@@ -13,6 +13,7 @@ from foi_core.audit import record
 from foi_core.db import transaction
 from foi_core.models import SavedSearch
 from search_app.auth import services, signed_in_user
+from search_app.request_input import client_ip
 
 bp = Blueprint("saved", __name__)
 MAX_NAME = 100
@@ -73,7 +74,7 @@ def save() -> ResponseReturnValue:
                 actor=user.username,
                 action="search.save",
                 target=name,
-                ip=request.remote_addr or "",
+                ip=client_ip(),
                 details={"params": params},
             )
     except IntegrityError:
@@ -98,7 +99,7 @@ def delete(search_id: int) -> ResponseReturnValue:
             actor=user.username,
             action="search.unsave",
             target=name,
-            ip=request.remote_addr or "",
+            ip=client_ip(),
         )
     flash(f"Deleted the saved search {name!r}.")
     return redirect(url_for("saved.index"))

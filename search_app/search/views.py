@@ -25,7 +25,6 @@ from markupsafe import Markup, escape
 
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
-from foi_core.models import Role
 from indexer.search.facets import (
     DUPLICATE_LABELS,
     HOLD_LABELS,
@@ -36,7 +35,9 @@ from indexer.search.facets import (
 )
 from indexer.search.queries import Hit, InvalidCursor, PageCursor, SearchResult, Sort, search
 from indexer.search.querylang import MAX_QUERY_CHARS, QuerySyntaxError
+from search_app import permissions
 from search_app.auth import CurrentUser, login_required, services, signed_in_user
+from search_app.request_input import client_ip
 
 PAGE_SIZE = 20
 MAX_PAGE_NUMBER = 1_000_000
@@ -255,7 +256,7 @@ def _audit_search(
             actor=user.username,
             action="search",
             target=services().names.read_alias,
-            ip=request.remote_addr or "",
+            ip=client_ip(),
             outcome=outcome,
             details={
                 "query": state.q,
@@ -375,7 +376,7 @@ def _results_context(result: SearchResult, state: SearchState, page: int) -> dic
             {"q": state.q, **state.selection.params()} if state.q else state.selection.params(),
             doseq=True,
         ),
-        "may_hold": signed_in_user().role != Role.FRONT_OFFICE,
+        "may_hold": signed_in_user().role not in permissions.HOLDS_HIDDEN_FROM,
     }
 
 
