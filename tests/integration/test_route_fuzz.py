@@ -70,7 +70,7 @@ _NO_REAL_IDS = frozenset({"case_evidence.export", "api_cases.export"})
 
 def _parameter_names() -> list[str]:
     names: set[str] = set()
-    for source in APP_DIR.glob("*.py"):
+    for source in APP_DIR.rglob("*.py"):
         text = source.read_text(encoding="utf-8")
         names.update(re.findall(r"(?:get|getlist|pop)\(\s*\"([a-z_][a-z0-9_-]*)\"", text))
         names.update(re.findall(r"request\.(?:args|form|values)\[\"([a-z_][a-z0-9_-]*)\"\]", text))
