@@ -144,7 +144,8 @@ def init_app(app: Flask) -> None:
     )
     prepare()
     app.before_request(require_sign_in)
-    app.context_processor(lambda: {"current_user": current_user()})
+    # The navigation shows only what the role may open, by the same sets the views enforce.
+    app.context_processor(lambda: {"current_user": current_user(), "permissions": permissions})
 
 
 API_PREFIX = "/api/v1/"
