@@ -1,6 +1,8 @@
-"""The cases API's JSON shapes (search_app.api.cases), described by search_app.api.openapi_cases.
+"""The cases API's JSON shapes (search_app.api.cases), described by search_app.api.openapi_cases
+(tests/integration/test_api_schema.py holds every answer to that description).
 
-Dates and moments are ISO 8601 strings; absent values are null, never empty strings.
+Dates are ISO 8601 strings, moments RFC 3339 in UTC; absent values are null, never empty strings
+(except a bundle's `error`, empty when it did not fail).
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from sqlalchemy.orm import Session
 from cases.estimator import EstimateRates, estimate_s12
 from cases.service import TRANSITIONS, case_clock, working_calendar
 from cases.statistics import StatRow
-from foi_core.models import Case
+from foi_core.models import Case, as_utc
 from search_app.cases.evidence_facts import DocumentRow, ExportRow, SearchRow, collected_count
 from search_app.cases.facts import CaseRow, case_links, case_rows
 
 
 def iso(value: dt.date | dt.datetime | None) -> str | None:
+    """A date as YYYY-MM-DD; a moment in RFC 3339 with its offset (SQLite gives back naive
+    UTC, PostgreSQL aware moments: both are sent the same way)."""
+    if isinstance(value, dt.datetime):
+        return as_utc(value).astimezone(dt.UTC).isoformat()
     return value.isoformat() if value is not None else None
 
 

@@ -1,5 +1,10 @@
 """The OpenAPI 3.1 description of /api/v1, kept next to the routes it describes (a test checks
-that every API route is described and every described path exists)."""
+that every API route is described and every described path exists).
+
+Every object schema is closed (`additionalProperties: false`) and lists as required every field
+the code always sends, so the document is the contract: tests/integration/test_api_schema.py
+calls every operation on the real stack and validates each answer against it.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,34 @@ from search_app.api.openapi_cases import CASES_PATHS, CASES_SCHEMAS
 from search_app.api.openapi_records import RECORDS_PATHS, RECORDS_SCHEMAS
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+_SIGN_IN = {"$ref": "#/components/schemas/SignInRequired"}
 _DOC_ID = {
     "name": "doc_id",
     "in": "path",
     "required": True,
     "schema": {"type": "string", "pattern": "^[0-9a-f]{40}$"},
 }
+_TEXT = {"type": "string"}
+_MAYBE_TEXT = {"type": ["string", "null"]}
+_MAYBE_TEXTS = {"type": ["array", "null"], "items": _TEXT}
+_MAYBE_MOMENT = {"type": ["string", "null"], "format": "date-time"}
+_MAYBE_DATE = {"type": ["string", "null"], "format": "date"}
+_MAYBE_INTEGER = {"type": ["integer", "null"]}
+_MAYBE_BOOLEAN = {"type": ["boolean", "null"]}
+_MOVED = {
+    "description": "The document moved at source: the same address with its id now (only "
+    "when the caller may see it there)"
+}
+
+
+def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed object: every property not named `optional` is always sent."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -25,12 +52,17 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     names = {
         400: "Bad request",
-        401: "Missing or invalid token",
+        403: "The share's permissions no longer let the caller read the file",
         404: "Not found or not permitted",
+        409: "Part of another file: download the containing file",
+        410: "Destroyed under the retention schedule",
         502: "The share could not be read",
         503: "Search unavailable",
     }
-    return {str(code): _json(_ERROR, names[code]) for code in codes}
+    return {
+        "401": _json(_SIGN_IN, "Missing or invalid token"),
+        **{str(code): _json(_ERROR, names[code]) for code in codes},
+    }
 
 
 _SEARCH_PATH: dict[str, Any] = {
@@ -62,19 +94,219 @@ _SEARCH_PATH: dict[str, Any] = {
                 "name": "cursor",
                 "in": "query",
                 "schema": {"type": "string"},
-                "description": "Opaque cursor from a previous page's next_cursor",
+                "description": "Opaque cursor from a previous page's next_cursor or "
+                "previous_cursor",
             },
             {
                 "name": "size",
                 "in": "query",
                 "schema": {"type": "integer", "minimum": 1, "maximum": 100},
             },
+            {
+                "name": "copies",
+                "in": "query",
+                "schema": {"type": "string", "enum": ["all"]},
+                "description": "all: list every identical copy (by default copies are folded "
+                "into one hit, with `copies` counting them)",
+            },
         ],
         "responses": {
             "200": _json({"$ref": "#/components/schemas/SearchResult"}, "Results"),
-            **_errors(400, 401, 503),
+            **_errors(400, 503),
         },
     }
+}
+
+# Every field of an indexed document the API shows (search_app.api.search._DOCUMENT_FIELDS);
+# null when the document does not have it (an embedded document has no share dates, a file
+# not yet classified no retention fields).
+_DOCUMENT_FIELDS: dict[str, Any] = {
+    "doc_id": _TEXT,
+    "kind": {"type": "string", "enum": ["file", "embedded"]},
+    "title": _MAYBE_TEXT,
+    "filename": _MAYBE_TEXT,
+    "path": _TEXT,
+    "unc": _TEXT,
+    "source": _TEXT,
+    "share": _MAYBE_TEXT,
+    "folder": _MAYBE_TEXT,
+    "extension": _MAYBE_TEXT,
+    "mime_type": _MAYBE_TEXT,
+    "size": _MAYBE_INTEGER,
+    "sha256": _MAYBE_TEXT,
+    "authors": _MAYBE_TEXTS,
+    "created": _MAYBE_MOMENT,
+    "modified": _MAYBE_MOMENT,
+    "crawled": _MAYBE_MOMENT,
+    "page_count": _MAYBE_INTEGER,
+    "language": _MAYBE_TEXT,
+    "email_from": _MAYBE_TEXTS,
+    "email_to": _MAYBE_TEXTS,
+    "email_cc": _MAYBE_TEXTS,
+    "email_subject": _MAYBE_TEXT,
+    "email_date": _MAYBE_MOMENT,
+    "status": _TEXT,
+    "status_reason": _MAYBE_TEXT,
+    "container_id": _MAYBE_TEXT,
+    "root_id": _TEXT,
+    "embedded_path": _MAYBE_TEXT,
+    "duplicate_of": {
+        **_MAYBE_TEXT,
+        "description": "The file this one is an identical copy of, when the caller may see it",
+    },
+    "deleted": _MAYBE_BOOLEAN,
+    "acl_owner": _MAYBE_TEXT,
+    "held": _MAYBE_BOOLEAN,
+    "hold_ids": {**_MAYBE_TEXTS, "description": "null for front-office staff"},
+    "version_of": {**_MAYBE_TEXT, "description": "A held version: the live document's id"},
+    "superseded": _MAYBE_MOMENT,
+    "retention_class": _MAYBE_TEXT,
+    "retention_action": _MAYBE_TEXT,
+    "disposal_date": _MAYBE_DATE,
+    "retention_reason": _MAYBE_TEXT,
+    "destroyed": _MAYBE_MOMENT,
+    "destruction_class": _MAYBE_TEXT,
+    "destruction_authority": _MAYBE_TEXT,
+    "destruction_method": _MAYBE_TEXT,
+}
+
+_SUMMARY = _object(
+    {
+        "doc_id": _TEXT,
+        "title": _MAYBE_TEXT,
+        "path": _TEXT,
+        "unc": _TEXT,
+        "status": _TEXT,
+        "kind": {"type": "string", "enum": ["file", "embedded"]},
+        "embedded_path": _MAYBE_TEXT,
+        "deleted": _MAYBE_BOOLEAN,
+        "held": _MAYBE_BOOLEAN,
+        "destroyed": _MAYBE_MOMENT,
+    }
+)
+
+_RECORDS_MANAGEMENT = _object(
+    {
+        "held": {"type": "boolean"},
+        "holds": {
+            "type": "array",
+            "description": "empty for front-office staff",
+            "items": _object(
+                {
+                    "id": {"type": "integer"},
+                    "name": _TEXT,
+                    "case": _TEXT,
+                    "status": {
+                        "type": "string",
+                        "enum": ["active", "release_requested", "released"],
+                    },
+                }
+            ),
+        },
+        "source_changes": {
+            "type": "array",
+            "description": "empty for front-office staff",
+            "items": _object(
+                {
+                    "change": _TEXT,
+                    "detected_at": {"type": "string", "format": "date-time"},
+                    "held_version": _MAYBE_TEXT,
+                    "original_preserved": {"type": "boolean"},
+                }
+            ),
+        },
+        "cases": {
+            "type": "array",
+            "items": _TEXT,
+            "description": "references of the cases the document was collected into; empty "
+            "for front-office staff",
+        },
+        "preservation": {
+            "type": "array",
+            "description": "empty for front-office staff",
+            "items": _object({"sha256": _TEXT, "status": _TEXT, "error": _MAYBE_TEXT}),
+        },
+    }
+)
+
+_FACET_VALUE = _object(
+    {
+        "value": _TEXT,
+        "label": _TEXT,
+        "count": {"type": "integer"},
+        "selected": {"type": "boolean"},
+        "approximate": {
+            "type": "boolean",
+            "description": (
+                "count estimated from a random sample of the results (searches matching more "
+                f"than {SAMPLE_ABOVE:,} documents); extraction status, hold and duplicate "
+                "counts are always exact"
+            ),
+        },
+    }
+)
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": _object(
+        {
+            "error": _TEXT,
+            "message": _TEXT,
+            "files": {
+                "type": "integer",
+                "description": "a hold on a whole source refused for want of "
+                "confirm_whole_source: how many files it would hold",
+            },
+        },
+        optional=("files",),
+    ),
+    "SignInRequired": _object({"error": {"const": "sign-in required"}}),
+    "Hit": _object(
+        {
+            "doc_id": _TEXT,
+            "path": _TEXT,
+            "unc": _TEXT,
+            "title": _MAYBE_TEXT,
+            "status": _TEXT,
+            "modified": _MAYBE_MOMENT,
+            "copies": {"type": "integer", "description": "identical copies folded into this hit"},
+            "held": {"type": "boolean"},
+            "destroyed": {**_MAYBE_MOMENT, "description": "a record of destruction: when"},
+            "highlights": {"type": "array", "items": _TEXT},
+        }
+    ),
+    "SearchResult": _object(
+        {
+            "total": {"type": "integer"},
+            "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+            "facets": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": _FACET_VALUE},
+            },
+            "next_cursor": _MAYBE_TEXT,
+            "previous_cursor": _MAYBE_TEXT,
+        }
+    ),
+    "Document": _object(
+        {
+            **_DOCUMENT_FIELDS,
+            "override": {
+                "type": "boolean",
+                "description": "seen by the caller's role, not their own permissions (audited)",
+            },
+            "container": {"oneOf": [_SUMMARY, {"type": "null"}]},
+            "children": {"type": "array", "items": _SUMMARY},
+            "duplicates": {"type": "array", "items": _SUMMARY},
+            "records_management": _RECORDS_MANAGEMENT,
+        }
+    ),
+    "DocumentText": _object(
+        {
+            "doc_id": _TEXT,
+            "page": {"type": "integer"},
+            "pages": {"type": "integer"},
+            "text": _TEXT,
+        }
+    ),
 }
 
 
@@ -93,7 +325,8 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [_DOC_ID],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Document"}, "The document"),
-                        **_errors(401, 404, 503),
+                        "302": _MOVED,
+                        **_errors(404, 503),
                     },
                 }
             },
@@ -110,37 +343,27 @@ def openapi_document() -> dict[str, Any]:
                         },
                     ],
                     "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "doc_id": {"type": "string"},
-                                    "page": {"type": "integer"},
-                                    "pages": {"type": "integer"},
-                                    "text": {"type": "string"},
-                                },
-                            },
-                            "Text",
-                        ),
-                        **_errors(400, 401, 404, 503),
+                        "200": _json({"$ref": "#/components/schemas/DocumentText"}, "Text"),
+                        "302": _MOVED,
+                        **_errors(400, 404, 503),
                     },
                 }
             },
             "/documents/{doc_id}/content": {
                 "get": {
-                    "summary": "The original file, streamed from its share",
+                    "summary": "The original file, streamed from its share (or, for a held "
+                    "version, from the preservation store)",
                     "operationId": "getDocumentContent",
                     "parameters": [_DOC_ID],
                     "responses": {
                         "200": {
-                            "description": "The file's bytes",
-                            "content": {
-                                "application/octet-stream": {
-                                    "schema": {"type": "string", "format": "binary"}
-                                }
-                            },
+                            "description": "The file's bytes, as an attachment: served as its "
+                            "own type when that is passive content (text/plain, application/"
+                            "pdf, images...), else as application/octet-stream",
+                            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                         },
-                        **_errors(401, 404, 502, 503),
+                        "302": _MOVED,
+                        **_errors(403, 404, 409, 410, 502, 503),
                     },
                 }
             },
@@ -148,7 +371,18 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "This document",
                     "operationId": "openapi",
-                    "responses": {"200": _json({"type": "object"}, "OpenAPI document")},
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["openapi", "info", "paths", "components"],
+                                "additionalProperties": True,
+                                "description": "An OpenAPI 3.1 document",
+                            },
+                            "OpenAPI document",
+                        ),
+                        **_errors(),
+                    },
                 }
             },
             **RECORDS_PATHS,
@@ -162,76 +396,6 @@ def openapi_document() -> dict[str, Any]:
                     "description": "Token from `foi tokens create`",
                 }
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-                },
-                "Hit": {
-                    "type": "object",
-                    "properties": {
-                        "doc_id": {"type": "string"},
-                        "path": {"type": "string"},
-                        "unc": {"type": "string"},
-                        "title": {"type": "string"},
-                        "status": {"type": "string"},
-                        "modified": {"type": ["string", "null"]},
-                        "copies": {"type": "integer"},
-                        "highlights": {"type": "array", "items": {"type": "string"}},
-                    },
-                },
-                "SearchResult": {
-                    "type": "object",
-                    "properties": {
-                        "total": {"type": "integer"},
-                        "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
-                        "facets": {
-                            "type": "object",
-                            "additionalProperties": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "properties": {
-                                        "value": {"type": "string"},
-                                        "label": {"type": "string"},
-                                        "count": {"type": "integer"},
-                                        "selected": {"type": "boolean"},
-                                        "approximate": {
-                                            "type": "boolean",
-                                            "description": (
-                                                "count estimated from a random sample of "
-                                                "the results (searches matching more than "
-                                                f"{SAMPLE_ABOVE:,} documents); extraction "
-                                                "status, hold and duplicate counts are "
-                                                "always exact"
-                                            ),
-                                        },
-                                    },
-                                },
-                            },
-                        },
-                        "next_cursor": {"type": ["string", "null"]},
-                    },
-                },
-                "Document": {
-                    "type": "object",
-                    "properties": {
-                        "doc_id": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "title": {"type": ["string", "null"]},
-                        "path": {"type": "string"},
-                        "unc": {"type": "string"},
-                        "status": {"type": "string"},
-                        "sha256": {"type": ["string", "null"]},
-                        "override": {"type": "boolean"},
-                        "children": {"type": "array", "items": {"type": "object"}},
-                        "duplicates": {"type": "array", "items": {"type": "object"}},
-                        "container": {"type": ["object", "null"]},
-                    },
-                    "additionalProperties": True,
-                },
-                **RECORDS_SCHEMAS,
-                **CASES_SCHEMAS,
-            },
+            "schemas": {**_SCHEMAS, **RECORDS_SCHEMAS, **CASES_SCHEMAS},
         },
     }

@@ -1,9 +1,16 @@
 """The OpenAPI description of the request-case and statistics endpoints (search_app.api.cases),
-merged into the API's document by search_app.api.openapi."""
+merged into the API's document by search_app.api.openapi. Every object is closed and lists
+what is always sent as required (see search_app.api.openapi); the enumerations are the code's
+own (case statuses, regimes, export states)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from cases.deadlines.calendar import NationTag
+from cases.deadlines.records import ClockStopReason, Regime
+from cases.export_jobs import ExportState
+from foi_core.models import CaseStatus
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _CASE = {"$ref": "#/components/schemas/Case"}
@@ -20,7 +27,6 @@ _REFERENCE = {
 _PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}
 _NAMES = {
     400: "Bad input, or refused by the service (the message says why)",
-    401: "Missing or invalid token",
     403: "The caller's role may not work cases (FOI officers, records managers, admins may)",
     404: "No such case",
     409: "Some cases cannot be counted until their records are fixed (the message lists them)",
@@ -29,9 +35,27 @@ _NAMES = {
 _TEXT = {"type": "string"}
 _DATE = {"type": "string", "format": "date"}
 _MAYBE_DATE = {"type": ["string", "null"], "format": "date"}
-_MOMENT = {"type": ["string", "null"], "format": "date-time"}
+_MOMENT = {"type": "string", "format": "date-time"}
 _MAYBE_TEXT = {"type": ["string", "null"]}
 _INTEGER = {"type": "integer"}
+_BOOLEAN = {"type": "boolean"}
+_STATUS = {"type": "string", "enum": [s.value for s in CaseStatus]}
+_REGIME = {"type": "string", "enum": [r.value for r in Regime]}
+_COUNTS = {"type": "object", "additionalProperties": _INTEGER}
+
+
+def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed object: every property not named `optional` is always sent."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
+
+
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -39,17 +63,15 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _json(_ERROR, _NAMES[code]) for code in codes}
+    return {
+        "401": _json({"$ref": "#/components/schemas/SignInRequired"}, "Missing or invalid token"),
+        **{str(code): _json(_ERROR, _NAMES[code]) for code in codes},
+    }
 
 
 def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {"type": "object", "properties": properties, "required": required}
+    schema = {**_object(properties), "required": required}
     return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _list_of(name: str, item: dict[str, Any], description: str) -> dict[str, Any]:
-    schema = {"type": "object", "properties": {name: {"type": "array", "items": item}}}
-    return _json(schema, description)
 
 
 CASES_PATHS: dict[str, Any] = {
@@ -70,18 +92,17 @@ CASES_PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "cases": {"type": "array", "items": _CASE},
+                    _object(
+                        {
+                            "cases": _array(_CASE),
                             "page": _INTEGER,
                             "pages": _INTEGER,
                             "total": _INTEGER,
-                        },
-                    },
+                        }
+                    ),
                     "Cases",
                 ),
-                **_errors(400, 401, 403),
+                **_errors(400, 403),
             },
         },
         "post": {
@@ -89,7 +110,7 @@ CASES_PATHS: dict[str, Any] = {
             "operationId": "createCase",
             "requestBody": _body(
                 {
-                    "regime": {"type": "string", "enum": ["FOIA", "EIR", "SAR"]},
+                    "regime": _REGIME,
                     "received": _DATE,
                     "title": _TEXT,
                     "request_text": _TEXT,
@@ -99,7 +120,7 @@ CASES_PATHS: dict[str, Any] = {
                 },
                 ["regime", "received", "title", "request_text", "requester_name"],
             ),
-            "responses": {"201": _json(_CASE_DETAIL, "The new case"), **_errors(400, 401, 403)},
+            "responses": {"201": _json(_CASE_DETAIL, "The new case"), **_errors(400, 403)},
         },
     },
     "/cases/{reference}": {
@@ -107,7 +128,7 @@ CASES_PATHS: dict[str, Any] = {
             "summary": "A case with its deadline, its explanation and the requester (audited)",
             "operationId": "getCase",
             "parameters": [_REFERENCE],
-            "responses": {"200": _json(_CASE_DETAIL, "The case"), **_errors(401, 403, 404)},
+            "responses": {"200": _json(_CASE_DETAIL, "The case"), **_errors(403, 404)},
         }
     },
     "/cases/{reference}/transitions": {
@@ -117,20 +138,7 @@ CASES_PATHS: dict[str, Any] = {
             "parameters": [_REFERENCE],
             "requestBody": _body(
                 {
-                    "to": {
-                        "type": "string",
-                        "enum": [
-                            "received",
-                            "clarification_requested",
-                            "fee_notice",
-                            "in_progress",
-                            "pi_extension",
-                            "responded",
-                            "internal_review",
-                            "ico_complaint",
-                            "closed",
-                        ],
-                    },
+                    "to": _STATUS,
                     "on": _DATE,
                     "outcome": {
                         "type": "string",
@@ -138,19 +146,18 @@ CASES_PATHS: dict[str, Any] = {
                         "description": "Required when responding",
                     },
                     "exemptions": {
-                        "type": "array",
-                        "items": _TEXT,
+                        **_array(_TEXT),
                         "description": "Required for a part or full refusal (s.40, reg 12(4)(b)…)",
                     },
                     "stop_reason": {
                         "type": "string",
-                        "enum": ["identity verification", "clarification", "fee"],
+                        "enum": [r.value for r in ClockStopReason],
                         "description": "SAR clock stops only",
                     },
                 },
                 ["to", "on"],
             ),
-            "responses": {"200": _json(_CASE_DETAIL, "The case"), **_errors(400, 401, 403, 404)},
+            "responses": {"200": _json(_CASE_DETAIL, "The case"), **_errors(400, 403, 404)},
         }
     },
     "/cases/{reference}/documents": {
@@ -160,19 +167,22 @@ CASES_PATHS: dict[str, Any] = {
             "parameters": [_REFERENCE, _PAGE],
             "responses": {
                 "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
+                    _object(
+                        {
                             "page": _INTEGER,
                             "pages": _INTEGER,
                             "total": _INTEGER,
-                            "described": {"type": "boolean"},
-                            "items": {"type": "array", "items": {"type": "object"}},
-                        },
-                    },
+                            "described": {
+                                **_BOOLEAN,
+                                "description": "false when the index could not be reached: "
+                                "the items then carry their ids only",
+                            },
+                            "items": _array({"$ref": "#/components/schemas/CaseDocument"}),
+                        }
+                    ),
                     "Collected documents",
                 ),
-                **_errors(400, 401, 403, 404),
+                **_errors(400, 403, 404),
             },
         },
         "post": {
@@ -181,7 +191,7 @@ CASES_PATHS: dict[str, Any] = {
             "parameters": [_REFERENCE],
             "requestBody": _body(
                 {
-                    "doc_ids": {"type": "array", "items": _TEXT},
+                    "doc_ids": _array({"type": "string", "pattern": "^[0-9a-f]{40}$"}),
                     "query": {
                         **_TEXT,
                         "description": "The search page's query string (q=bus+shelter&type=pdf) "
@@ -192,17 +202,16 @@ CASES_PATHS: dict[str, Any] = {
             ),
             "responses": {
                 "201": _json(
-                    {
-                        "type": "object",
-                        "properties": {
+                    _object(
+                        {
                             "reference": _TEXT,
                             "collected": {**_INTEGER, "description": "Newly collected"},
                             "hold_id": {"type": ["integer", "null"]},
-                        },
-                    },
+                        }
+                    ),
                     "How many documents were newly collected",
                 ),
-                **_errors(400, 401, 403, 404, 503),
+                **_errors(400, 403, 404, 503),
             },
         },
     },
@@ -212,17 +221,8 @@ CASES_PATHS: dict[str, Any] = {
             "operationId": "listScopingSearches",
             "parameters": [_REFERENCE],
             "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "searches": {"type": "array", "items": _SEARCH},
-                            "adequacy": _TEXT,
-                        },
-                    },
-                    "Searches",
-                ),
-                **_errors(401, 403, 404),
+                "200": _json(_object({"searches": _array(_SEARCH), "adequacy": _TEXT}), "Searches"),
+                **_errors(403, 404),
             },
         },
         "post": {
@@ -232,7 +232,7 @@ CASES_PATHS: dict[str, Any] = {
             "requestBody": _body({"query": _TEXT}, ["query"]),
             "responses": {
                 "201": _json(_SEARCH, "The search as run"),
-                **_errors(400, 401, 403, 404, 503),
+                **_errors(400, 403, 404, 503),
             },
         },
     },
@@ -242,8 +242,8 @@ CASES_PATHS: dict[str, Any] = {
             "operationId": "listCaseExports",
             "parameters": [_REFERENCE],
             "responses": {
-                "200": _list_of("exports", _EXPORT, "Bundles"),
-                **_errors(401, 403, 404),
+                "200": _json(_object({"exports": _array(_EXPORT)}), "Bundles"),
+                **_errors(403, 404),
             },
         },
         "post": {
@@ -255,7 +255,7 @@ CASES_PATHS: dict[str, Any] = {
             "parameters": [_REFERENCE],
             "responses": {
                 "202": _json(_EXPORT, "The bundle, queued"),
-                **_errors(400, 401, 403, 404),
+                **_errors(400, 403, 404),
             },
         },
     },
@@ -275,139 +275,167 @@ CASES_PATHS: dict[str, Any] = {
                     "description": "The table",
                     "content": {
                         "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "rows": {
-                                        "type": "array",
-                                        "items": {"$ref": "#/components/schemas/StatisticsRow"},
-                                    }
-                                },
-                            }
+                            "schema": _object(
+                                {"rows": _array({"$ref": "#/components/schemas/StatisticsRow"})}
+                            )
                         },
                         "text/csv": {"schema": {"type": "string"}},
                     },
                 },
-                **_errors(400, 401, 403, 409),
+                **_errors(400, 403, 409),
             },
         }
     },
 }
 
-CASES_SCHEMAS: dict[str, Any] = {
-    "Case": {
-        "type": "object",
-        "properties": {
-            "reference": _TEXT,
-            "regime": {"type": "string", "enum": ["FOIA", "EIR", "SAR"]},
-            "title": _TEXT,
-            "status": _TEXT,
-            "assigned_to": _MAYBE_TEXT,
-            "received": _DATE,
-            "due": _MAYBE_DATE,
-            "responded": _MAYBE_DATE,
-            "internal_target": _MAYBE_DATE,
-            "working_days_left": {"type": ["integer", "null"]},
-            "overdue": {"type": "boolean"},
-            "clock_stopped": {
-                "type": ["object", "null"],
-                "properties": {"awaiting": _TEXT, "since": _DATE},
-            },
-        },
-    },
-    "CaseDetail": {
-        "allOf": [
-            _CASE,
-            {
-                "type": "object",
-                "properties": {
-                    "request_text": _TEXT,
-                    "requester_name": _TEXT,
-                    "requester_contact": _MAYBE_TEXT,
-                    "outcome": _MAYBE_TEXT,
-                    "exemptions": {"type": "array", "items": _TEXT},
-                    "hold_id": {"type": ["integer", "null"]},
-                    "logged_minutes": _INTEGER,
-                    "created_by": _TEXT,
-                    "created_at": _MOMENT,
-                    "deadline": {
-                        "type": ["object", "null"],
-                        "description": "The deadline engine's answer: due date, day-by-day "
-                        "steps with each excluded day's reasons and nations, and notes",
-                    },
-                    "allowed_transitions": {"type": "array", "items": _TEXT},
-                    "links": {"type": "array", "items": {"type": "object"}},
-                    "collected": _INTEGER,
-                    "estimate": {
-                        "type": "object",
-                        "properties": {
-                            "cost_pence": _INTEGER,
-                            "limit_pence": _INTEGER,
-                            "exceeds_limit": {"type": "boolean"},
-                            "working": _TEXT,
-                        },
-                    },
-                },
-            },
+_REASONS = _array(
+    _object(
+        {"name": _TEXT, "nations": _array({"type": "string", "enum": [n.value for n in NationTag]})}
+    )
+)
+_DEADLINE = _object(
+    {
+        "regime": _REGIME,
+        "received": _DATE,
+        "extended": _BOOLEAN,
+        "start": {**_DATE, "description": "The day the count runs from"},
+        "due": _DATE,
+        "working_days": {"type": ["integer", "null"], "description": "null for SAR"},
+        "excluded_days": _array(_object({"date": _DATE, "reasons": _REASONS})),
+        "steps": _array(
+            _object(
+                {
+                    "date": _DATE,
+                    "day_number": {"type": ["integer", "null"]},
+                    "note": _TEXT,
+                    "reasons": _REASONS,
+                }
+            )
+        ),
+        "notes": _array(_TEXT),
+        "calendar_version": _TEXT,
+    }
+)
+_CASE_FIELDS: dict[str, Any] = {
+    "reference": _TEXT,
+    "regime": _REGIME,
+    "title": _TEXT,
+    "status": _STATUS,
+    "assigned_to": _MAYBE_TEXT,
+    "received": _DATE,
+    "due": _MAYBE_DATE,
+    "responded": _MAYBE_DATE,
+    "internal_target": _MAYBE_DATE,
+    "working_days_left": {"type": ["integer", "null"], "description": "null once closed"},
+    "overdue": _BOOLEAN,
+    "clock_stopped": {
+        "oneOf": [
+            _object({"awaiting": _TEXT, "since": _MAYBE_DATE}),
+            {"type": "null"},
         ]
     },
-    "ScopingSearch": {
-        "type": "object",
-        "properties": {
+}
+
+CASES_SCHEMAS: dict[str, Any] = {
+    "Case": _object(_CASE_FIELDS),
+    "CaseDetail": _object(
+        {
+            **_CASE_FIELDS,
+            "request_text": _TEXT,
+            "requester_name": _TEXT,
+            "requester_contact": _MAYBE_TEXT,
+            "outcome": _MAYBE_TEXT,
+            "exemptions": _array(_TEXT),
+            "hold_id": {"type": ["integer", "null"]},
+            "logged_minutes": _INTEGER,
+            "created_by": _TEXT,
+            "created_at": _MOMENT,
+            "deadline": {
+                "oneOf": [_DEADLINE, {"type": "null"}],
+                "description": "The deadline engine's answer: due date, day-by-day steps with "
+                "each excluded day's reasons and nations, and notes",
+            },
+            "allowed_transitions": _array(_STATUS),
+            "links": _array(_object({"reference": _TEXT, "why": _TEXT, "added_by": _TEXT})),
+            "collected": _INTEGER,
+            "estimate": _object(
+                {
+                    "cost_pence": _INTEGER,
+                    "limit_pence": _INTEGER,
+                    "exceeds_limit": _BOOLEAN,
+                    "working": _TEXT,
+                }
+            ),
+        }
+    ),
+    "CaseDocument": _object(
+        {
+            "doc_id": _TEXT,
+            "root_id": _TEXT,
+            "title": _TEXT,
+            "path": _TEXT,
+            "unc": _TEXT,
+            "status": _TEXT,
+            "in_index": _BOOLEAN,
+            "held": _BOOLEAN,
+            "collected_by": _TEXT,
+            "collected_at": _MOMENT,
+        }
+    ),
+    "ScopingSearch": _object(
+        {
             "id": _INTEGER,
             "query": _TEXT,
             "words": _TEXT,
             "filters": {"type": "object", "additionalProperties": _TEXT},
-            "sources": {"type": "array", "items": _TEXT},
+            "sources": _array(_TEXT),
             "hits": _INTEGER,
             "documents_in_scope": _INTEGER,
-            "not_searchable": {"type": "object", "additionalProperties": _INTEGER},
+            "not_searchable": _COUNTS,
             "not_held": {
-                "type": "array",
+                **_array(
+                    _object(
+                        {
+                            "documents": _INTEGER,
+                            "destroyed_on": _MAYBE_DATE,
+                            "class": _TEXT,
+                            "class_name": _TEXT,
+                            "statement": _TEXT,
+                        }
+                    )
+                ),
                 "description": "Matches that are records destroyed before the search (only "
                 "their record of destruction remains), by day and retention class; they are "
                 "not counted in hits or documents_in_scope",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "documents": _INTEGER,
-                        "destroyed_on": _MAYBE_DATE,
-                        "class": _TEXT,
-                        "class_name": _TEXT,
-                        "statement": _TEXT,
-                    },
-                },
             },
             "run_by": _TEXT,
             "run_at": _MOMENT,
-        },
-    },
-    "CaseExport": {
-        "type": "object",
-        "properties": {
+        }
+    ),
+    "CaseExport": _object(
+        {
             "id": _INTEGER,
             "name": _TEXT,
             "exported_by": _TEXT,
             "exported_at": _MOMENT,
             "expires_at": _MOMENT,
-            "counts": {"type": "object", "additionalProperties": _INTEGER},
-            "parts": {"type": "array", "items": _TEXT},
-            "metadata_files": {"type": "array", "items": _TEXT},
-            "available": {"type": "boolean"},
+            "counts": _COUNTS,
+            "parts": _array(_TEXT),
+            "metadata_files": _array(_TEXT),
+            "available": _BOOLEAN,
             "status": {
                 "type": "string",
-                "enum": ["queued", "running", "done", "failed"],
+                "enum": [s.value for s in ExportState],
                 "description": "A bundle's files can be downloaded once it is done",
             },
             "progress": {**_INTEGER, "description": "Documents written so far"},
-            "error": {**_TEXT, "description": "Why a failed bundle failed"},
-        },
-    },
-    "StatisticsRow": {
-        "type": "object",
-        "properties": {
+            "error": {**_TEXT, "description": "Why a failed bundle failed; empty otherwise"},
+        }
+    ),
+    "StatisticsRow": _object(
+        {
             "quarter": {**_TEXT, "description": "For example 2026 Q1"},
-            "regime": {"type": "string", "enum": ["FOIA", "EIR", "SAR", "All"]},
+            "regime": {"type": "string", "enum": [*(r.value for r in Regime), "All"]},
             "received": _INTEGER,
             "answered": _INTEGER,
             "in_time": _INTEGER,
@@ -417,9 +445,9 @@ CASES_SCHEMAS: dict[str, Any] = {
             "average_days": {"type": ["number", "null"]},
             "cases": {
                 "type": "object",
-                "additionalProperties": {"type": "array", "items": _TEXT},
+                "additionalProperties": _array(_TEXT),
                 "description": "Case references behind each count",
             },
-        },
-    },
+        }
+    ),
 }

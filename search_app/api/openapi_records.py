@@ -1,5 +1,6 @@
 """The OpenAPI description of the holds and retention endpoints (search_app.api.records),
-merged into the API's document by search_app.api.openapi."""
+merged into the API's document by search_app.api.openapi. Every object is closed and lists
+what is always sent as required (see search_app.api.openapi)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,33 @@ _BATCH_ID = {**_HOLD_ID, "name": "batch_id"}
 _PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}
 _NAMES = {
     400: "Bad input, or refused by the service (the message says why; refusals are audited)",
-    401: "Missing or invalid token",
     403: "The caller's role may not do this",
     404: "No such hold or batch",
     503: "Search unavailable",
 }
+_TEXT = {"type": "string"}
+_INTEGER = {"type": "integer"}
+# search_app.api.records sends stored moments as the database gives them back: with an
+# offset from PostgreSQL, naive UTC from SQLite. Until it adds the offset (as
+# search_app.api.case_json.iso does), all the document can promise is this.
+_MOMENT = {
+    "type": "string",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$",
+    "description": "ISO 8601; UTC when no offset is given",
+}
+_MAYBE_MOMENT = {**_MOMENT, "type": ["string", "null"]}
+_MAYBE_TEXT = {"type": ["string", "null"]}
+_COUNTS = {"type": "object", "additionalProperties": _INTEGER}
+
+
+def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed object: every property not named `optional` is always sent."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -31,15 +54,27 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _json(_ERROR, _NAMES[code]) for code in codes}
+    return {
+        "401": _json({"$ref": "#/components/schemas/SignInRequired"}, "Missing or invalid token"),
+        **{str(code): _json(_ERROR, _NAMES[code]) for code in codes},
+    }
 
 
 def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {"type": "object", "properties": properties, "required": required}
+    schema = {**_object(properties), "required": required}
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-_TEXT = {"type": "string"}
+def _page_of(item: dict[str, Any]) -> dict[str, Any]:
+    return _object(
+        {
+            "page": _INTEGER,
+            "pages": _INTEGER,
+            "total": _INTEGER,
+            "items": {"type": "array", "items": item},
+        }
+    )
+
 
 RECORDS_PATHS: dict[str, Any] = {
     "/holds": {
@@ -47,11 +82,8 @@ RECORDS_PATHS: dict[str, Any] = {
             "summary": "Every legal hold, newest first (FOI officers, records managers, admins)",
             "operationId": "listHolds",
             "responses": {
-                "200": _json(
-                    {"type": "object", "properties": {"holds": {"type": "array", "items": _HOLD}}},
-                    "Holds",
-                ),
-                **_errors(401, 403),
+                "200": _json(_object({"holds": {"type": "array", "items": _HOLD}}), "Holds"),
+                **_errors(403),
             },
         },
         "post": {
@@ -60,7 +92,7 @@ RECORDS_PATHS: dict[str, Any] = {
             "requestBody": _body(
                 {"name": _TEXT, "reason": _TEXT, "case_ref": _TEXT}, ["name", "reason"]
             ),
-            "responses": {"201": _json(_HOLD_DETAIL, "The new hold"), **_errors(400, 401, 403)},
+            "responses": {"201": _json(_HOLD_DETAIL, "The new hold"), **_errors(400, 403)},
         },
     },
     "/holds/{hold_id}": {
@@ -68,7 +100,7 @@ RECORDS_PATHS: dict[str, Any] = {
             "summary": "A hold, what it covers, and one page (100) of its files (audited)",
             "operationId": "getHold",
             "parameters": [_HOLD_ID, _PAGE],
-            "responses": {"200": _json(_HOLD_DETAIL, "The hold"), **_errors(400, 401, 403, 404)},
+            "responses": {"200": _json(_HOLD_DETAIL, "The hold"), **_errors(400, 403, 404)},
         }
     },
     "/holds/{hold_id}/scopes": {
@@ -104,17 +136,16 @@ RECORDS_PATHS: dict[str, Any] = {
             ),
             "responses": {
                 "201": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "hold_id": {"type": "integer"},
-                            "kind": _TEXT,
-                            "joined": {"type": "integer"},
-                        },
-                    },
+                    _object(
+                        {
+                            "hold_id": _INTEGER,
+                            "kind": {"type": "string", "enum": ["item", "folder", "query"]},
+                            "joined": {**_INTEGER, "description": "files newly held"},
+                        }
+                    ),
                     "How many files newly joined the hold",
                 ),
-                **_errors(400, 401, 403, 404, 503),
+                **_errors(400, 403, 404, 503),
             },
         }
     },
@@ -124,7 +155,7 @@ RECORDS_PATHS: dict[str, Any] = {
             "operationId": "requestHoldRelease",
             "parameters": [_HOLD_ID],
             "requestBody": _body({"reason": _TEXT}, ["reason"]),
-            "responses": {"200": _json(_HOLD_DETAIL, "The hold"), **_errors(400, 401, 403, 404)},
+            "responses": {"200": _json(_HOLD_DETAIL, "The hold"), **_errors(400, 403, 404)},
         }
     },
     "/holds/{hold_id}/release-approve": {
@@ -132,7 +163,7 @@ RECORDS_PATHS: dict[str, Any] = {
             "summary": "Approve a release: a records manager other than the requester",
             "operationId": "approveHoldRelease",
             "parameters": [_HOLD_ID],
-            "responses": {"200": _json(_HOLD_DETAIL, "The hold"), **_errors(400, 401, 403, 404)},
+            "responses": {"200": _json(_HOLD_DETAIL, "The hold"), **_errors(400, 403, 404)},
         }
     },
     "/retention/report": {
@@ -141,7 +172,7 @@ RECORDS_PATHS: dict[str, Any] = {
             "operationId": "retentionReport",
             "responses": {
                 "200": _json({"$ref": "#/components/schemas/RetentionReport"}, "The report"),
-                **_errors(401, 403, 503),
+                **_errors(403, 503),
             },
         }
     },
@@ -150,14 +181,8 @@ RECORDS_PATHS: dict[str, Any] = {
             "summary": "Every disposal batch, newest first (records managers, admins)",
             "operationId": "listDisposalBatches",
             "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {"batches": {"type": "array", "items": _BATCH}},
-                    },
-                    "Batches",
-                ),
-                **_errors(401, 403),
+                "200": _json(_object({"batches": {"type": "array", "items": _BATCH}}), "Batches"),
+                **_errors(403),
             },
         },
         "post": {
@@ -166,10 +191,10 @@ RECORDS_PATHS: dict[str, Any] = {
             "responses": {
                 "201": _json(_BATCH, "The new batch, to review and approve"),
                 "200": _json(
-                    {"type": "object", "properties": {"batch": {"type": "null"}, "message": _TEXT}},
+                    _object({"batch": {"type": "null"}, "message": _TEXT}),
                     "Nothing is eligible today",
                 ),
-                **_errors(400, 401, 403, 503),
+                **_errors(400, 403, 503),
             },
         },
     },
@@ -179,7 +204,7 @@ RECORDS_PATHS: dict[str, Any] = {
             "approved it (FOI_DISPOSAL_APPROVALS=2 needs two); refusals audited",
             "operationId": "approveDisposalBatch",
             "parameters": [_BATCH_ID],
-            "responses": {"200": _json(_BATCH, "The batch"), **_errors(400, 401, 403, 404)},
+            "responses": {"200": _json(_BATCH, "The batch"), **_errors(400, 403, 404)},
         }
     },
     "/retention/batches/{batch_id}/execute": {
@@ -199,21 +224,10 @@ RECORDS_PATHS: dict[str, Any] = {
             ),
             "responses": {
                 "200": _json(
-                    {
-                        "allOf": [
-                            _BATCH,
-                            {
-                                "type": "object",
-                                "properties": {
-                                    name: {"type": "integer"}
-                                    for name in ("destroyed", "skipped", "failed", "excluded")
-                                },
-                            },
-                        ]
-                    },
+                    {"$ref": "#/components/schemas/ExecutedDisposalBatch"},
                     "The executed batch with the certificate's counts",
                 ),
-                **_errors(400, 401, 403, 404, 503),
+                **_errors(400, 403, 404, 503),
             },
         }
     },
@@ -223,127 +237,136 @@ RECORDS_PATHS: dict[str, Any] = {
             "operationId": "getDisposalBatch",
             "parameters": [_BATCH_ID, _PAGE],
             "responses": {
-                "200": _json(
-                    {
-                        "allOf": [
-                            _BATCH,
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "states": {
-                                        "type": "object",
-                                        "additionalProperties": {"type": "integer"},
-                                    },
-                                    "items": {
-                                        "type": "object",
-                                        "properties": {
-                                            "page": {"type": "integer"},
-                                            "pages": {"type": "integer"},
-                                            "total": {"type": "integer"},
-                                            "items": {
-                                                "type": "array",
-                                                "items": {
-                                                    "$ref": "#/components/schemas/DisposalItem"
-                                                },
-                                            },
-                                        },
-                                    },
-                                },
-                            },
-                        ]
-                    },
-                    "The batch",
-                ),
-                **_errors(400, 401, 403, 404),
+                "200": _json({"$ref": "#/components/schemas/DisposalBatchDetail"}, "The batch"),
+                **_errors(400, 403, 404),
             },
         }
     },
 }
 
-_MOMENT = {"type": ["string", "null"], "format": "date-time"}
-_MAYBE_TEXT = {"type": ["string", "null"]}
+_HOLD_STATUS = {"type": "string", "enum": ["active", "release_requested", "released"]}
+_HOLD_FIELDS: dict[str, Any] = {
+    "id": _INTEGER,
+    "name": _TEXT,
+    "status": _HOLD_STATUS,
+    "case_ref": {**_TEXT, "description": "empty when the hold is not for a case"},
+    "owner": _TEXT,
+    "reason": _TEXT,
+    "files": _INTEGER,
+    "preservation_failures": _INTEGER,
+    "created_by": _TEXT,
+    "created_at": _MOMENT,
+    "release_requested_by": _MAYBE_TEXT,
+    "release_requested_at": _MAYBE_MOMENT,
+    "release_reason": _MAYBE_TEXT,
+    "released_by": _MAYBE_TEXT,
+    "released_at": _MAYBE_MOMENT,
+}
+_SCOPE = _object(
+    {
+        "id": _INTEGER,
+        "kind": {"type": "string", "enum": ["item", "folder", "query"]},
+        "description": _TEXT,
+        "added_by": _TEXT,
+        "added_at": _MOMENT,
+    }
+)
+_MEMBER = _object(
+    {
+        "root_id": _TEXT,
+        "doc_id": _TEXT,
+        "source": _TEXT,
+        "path": _TEXT,
+        "unc": _TEXT,
+        "conservative": {
+            "type": "boolean",
+            "description": "held because its location could not be ruled out",
+        },
+        "preservation": {
+            "type": "array",
+            "items": _object({"status": _TEXT, "error": _TEXT}),
+        },
+    }
+)
+_BATCH_FIELDS: dict[str, Any] = {
+    "id": _INTEGER,
+    "status": {
+        "type": "string",
+        "enum": ["pending", "approved", "executing", "executed", "cancelled"],
+    },
+    "schedule_version": _TEXT,
+    "created_by": _TEXT,
+    "created_at": _MOMENT,
+    "approvals_needed": _INTEGER,
+    "approved_by": {"type": "array", "items": _TEXT},
+    "approved_at": _MAYBE_MOMENT,
+    "executed_by": _MAYBE_TEXT,
+    "executed_at": _MAYBE_MOMENT,
+    "note": _MAYBE_TEXT,
+    "counts": {
+        **_COUNTS,
+        "description": "items and bytes when built; destroyed, skipped, failed and excluded "
+        "once executed",
+    },
+    "one_person": {
+        "type": "boolean",
+        "description": "one person may decide this destruction alone (FOI_DISPOSAL_APPROVALS=1)",
+    },
+    "warning": _MAYBE_TEXT,
+}
+_ITEM_STATE = {"type": "string", "enum": ["proposed", "excluded", "destroyed", "skipped", "failed"]}
 
 RECORDS_SCHEMAS: dict[str, Any] = {
-    "Hold": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "name": _TEXT,
-            "status": {"type": "string", "enum": ["active", "release_requested", "released"]},
-            "case_ref": _TEXT,
-            "owner": _TEXT,
-            "reason": _TEXT,
-            "files": {"type": "integer"},
-            "preservation_failures": {"type": "integer"},
-            "created_by": _TEXT,
-            "created_at": _MOMENT,
-            "release_requested_by": _MAYBE_TEXT,
-            "release_requested_at": _MOMENT,
-            "release_reason": _MAYBE_TEXT,
-            "released_by": _MAYBE_TEXT,
-            "released_at": _MOMENT,
-        },
-    },
-    "HoldDetail": {
-        "allOf": [
-            _HOLD,
-            {
-                "type": "object",
-                "properties": {
-                    "scopes": {"type": "array", "items": {"type": "object"}},
-                    "members": {
-                        "type": "object",
-                        "properties": {
-                            "page": {"type": "integer"},
-                            "pages": {"type": "integer"},
-                            "total": {"type": "integer"},
-                            "items": {"type": "array", "items": {"type": "object"}},
-                        },
-                    },
-                },
-            },
-        ]
-    },
-    "RetentionReport": {
-        "type": "object",
-        "properties": {
+    "Hold": _object(_HOLD_FIELDS),
+    "HoldDetail": _object(
+        {
+            **_HOLD_FIELDS,
+            "scopes": {"type": "array", "items": _SCOPE},
+            "members": _page_of(_MEMBER),
+        }
+    ),
+    "RetentionReport": _object(
+        {
             "schedule_version": _MAYBE_TEXT,
-            "files": {"type": "integer"},
-            "by_class": {"type": "array", "items": {"type": "object"}},
-            "by_action": {"type": "object", "additionalProperties": {"type": "integer"}},
-            "unclassified": {"type": "object"},
-            "eligible": {"type": "object"},
-        },
-    },
-    "DisposalBatch": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "status": {
-                "type": "string",
-                "enum": ["pending", "approved", "executing", "executed", "cancelled"],
+            "files": _INTEGER,
+            "by_class": {
+                "type": "array",
+                "items": _object({"class_id": _TEXT, "files": _INTEGER, "bytes": _INTEGER}),
             },
-            "schedule_version": _TEXT,
-            "created_by": _TEXT,
-            "created_at": _MOMENT,
-            "approvals_needed": {"type": "integer"},
-            "approved_by": {"type": "array", "items": _TEXT},
-            "approved_at": _MOMENT,
-            "executed_by": _MAYBE_TEXT,
-            "executed_at": _MOMENT,
-            "note": _MAYBE_TEXT,
-            "counts": {"type": "object"},
-            "one_person": {
-                "type": "boolean",
-                "description": "one person may decide this destruction alone "
-                "(FOI_DISPOSAL_APPROVALS=1)",
+            "by_action": _COUNTS,
+            "unclassified": _object(
+                {
+                    "files": _INTEGER,
+                    "bytes": _INTEGER,
+                    "folders": {
+                        "type": "array",
+                        "items": _object({"folder": _TEXT, "files": _INTEGER}),
+                    },
+                }
+            ),
+            "eligible": _object({"files": _INTEGER, "bytes": _INTEGER}),
+        }
+    ),
+    "DisposalBatch": _object(_BATCH_FIELDS),
+    "ExecutedDisposalBatch": _object(
+        {
+            **_BATCH_FIELDS,
+            **{name: _INTEGER for name in ("destroyed", "skipped", "failed", "excluded")},
+        }
+    ),
+    "DisposalBatchDetail": _object(
+        {
+            **_BATCH_FIELDS,
+            "states": {
+                "type": "object",
+                "propertyNames": _ITEM_STATE,
+                "additionalProperties": _INTEGER,
             },
-            "warning": _MAYBE_TEXT,
-        },
-    },
-    "DisposalItem": {
-        "type": "object",
-        "properties": {
+            "items": _page_of({"$ref": "#/components/schemas/DisposalItem"}),
+        }
+    ),
+    "DisposalItem": _object(
+        {
             "doc_id": _TEXT,
             "source": _TEXT,
             "path": _TEXT,
@@ -357,18 +380,15 @@ RECORDS_SCHEMAS: dict[str, Any] = {
                 "description": "the date the rule counted from",
             },
             "disposal_date": {"type": "string", "format": "date"},
-            "size": {"type": "integer"},
-            "share_modified": {**_MOMENT, "description": "the share's last-write time"},
+            "size": _INTEGER,
+            "share_modified": {**_MAYBE_MOMENT, "description": "the share's last-write time"},
             "embedded_modified": {
-                **_MOMENT,
+                **_MAYBE_MOMENT,
                 "description": "the date inside the file, when it differs from the share's",
             },
-            "modified": {**_MOMENT, "description": "the same as share_modified"},
-            "state": {
-                "type": "string",
-                "enum": ["proposed", "excluded", "destroyed", "skipped", "failed"],
-            },
+            "modified": {**_MAYBE_MOMENT, "description": "the same as share_modified"},
+            "state": _ITEM_STATE,
             "reason": _MAYBE_TEXT,
-        },
-    },
+        }
+    ),
 }
