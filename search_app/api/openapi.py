@@ -12,10 +12,11 @@ from typing import Any
 
 from indexer.search.facets import SAMPLE_ABOVE
 from search_app.api.openapi_cases import CASES_PATHS, CASES_SCHEMAS
+from search_app.api.openapi_parts import closed_object as _object
+from search_app.api.openapi_parts import error_responses
+from search_app.api.openapi_parts import json_response as _json
 from search_app.api.openapi_records import RECORDS_PATHS, RECORDS_SCHEMAS
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_SIGN_IN = {"$ref": "#/components/schemas/SignInRequired"}
 _DOC_ID = {
     "name": "doc_id",
     "in": "path",
@@ -35,34 +36,19 @@ _MOVED = {
 }
 
 
-def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A closed object: every property not named `optional` is always sent."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [name for name in properties if name not in optional],
-        "additionalProperties": False,
-    }
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+_ERROR_NAMES = {
+    400: "Bad request",
+    403: "The share's permissions no longer let the caller read the file",
+    404: "Not found or not permitted",
+    409: "Part of another file: download the containing file",
+    410: "Destroyed under the retention schedule",
+    502: "The share could not be read",
+    503: "Search unavailable",
+}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    names = {
-        400: "Bad request",
-        403: "The share's permissions no longer let the caller read the file",
-        404: "Not found or not permitted",
-        409: "Part of another file: download the containing file",
-        410: "Destroyed under the retention schedule",
-        502: "The share could not be read",
-        503: "Search unavailable",
-    }
-    return {
-        "401": _json(_SIGN_IN, "Missing or invalid token"),
-        **{str(code): _json(_ERROR, names[code]) for code in codes},
-    }
+    return error_responses(_ERROR_NAMES, *codes)
 
 
 _SEARCH_PATH: dict[str, Any] = {

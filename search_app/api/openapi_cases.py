@@ -11,8 +11,12 @@ from cases.deadlines.calendar import NationTag
 from cases.deadlines.records import ClockStopReason, Regime
 from cases.export_jobs import ExportState
 from foi_core.models import CaseStatus
+from search_app.api.openapi_parts import array_of as _array
+from search_app.api.openapi_parts import closed_object as _object
+from search_app.api.openapi_parts import error_responses
+from search_app.api.openapi_parts import json_body as _body
+from search_app.api.openapi_parts import json_response as _json
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
 _CASE = {"$ref": "#/components/schemas/Case"}
 _CASE_DETAIL = {"$ref": "#/components/schemas/CaseDetail"}
 _SEARCH = {"$ref": "#/components/schemas/ScopingSearch"}
@@ -44,34 +48,8 @@ _REGIME = {"type": "string", "enum": [r.value for r in Regime]}
 _COUNTS = {"type": "object", "additionalProperties": _INTEGER}
 
 
-def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A closed object: every property not named `optional` is always sent."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [name for name in properties if name not in optional],
-        "additionalProperties": False,
-    }
-
-
-def _array(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 def _errors(*codes: int) -> dict[str, Any]:
-    return {
-        "401": _json({"$ref": "#/components/schemas/SignInRequired"}, "Missing or invalid token"),
-        **{str(code): _json(_ERROR, _NAMES[code]) for code in codes},
-    }
-
-
-def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {**_object(properties), "required": required}
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+    return error_responses(_NAMES, *codes)
 
 
 CASES_PATHS: dict[str, Any] = {

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
+from search_app.api.openapi_parts import closed_object as _object
+from search_app.api.openapi_parts import error_responses
+from search_app.api.openapi_parts import json_body as _body
+from search_app.api.openapi_parts import json_response as _json
+
 _HOLD = {"$ref": "#/components/schemas/Hold"}
 _HOLD_DETAIL = {"$ref": "#/components/schemas/HoldDetail"}
 _BATCH = {"$ref": "#/components/schemas/DisposalBatch"}
@@ -26,43 +30,10 @@ _NAMES = {
 }
 _TEXT = {"type": "string"}
 _INTEGER = {"type": "integer"}
-# search_app.api.records sends stored moments as the database gives them back: with an
-# offset from PostgreSQL, naive UTC from SQLite. Until it adds the offset (as
-# search_app.api.case_json.iso does), all the document can promise is this.
-_MOMENT = {
-    "type": "string",
-    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$",
-    "description": "ISO 8601; UTC when no offset is given",
-}
+_MOMENT = {"type": "string", "format": "date-time"}
 _MAYBE_MOMENT = {**_MOMENT, "type": ["string", "null"]}
 _MAYBE_TEXT = {"type": ["string", "null"]}
 _COUNTS = {"type": "object", "additionalProperties": _INTEGER}
-
-
-def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A closed object: every property not named `optional` is always sent."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [name for name in properties if name not in optional],
-        "additionalProperties": False,
-    }
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {
-        "401": _json({"$ref": "#/components/schemas/SignInRequired"}, "Missing or invalid token"),
-        **{str(code): _json(_ERROR, _NAMES[code]) for code in codes},
-    }
-
-
-def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {**_object(properties), "required": required}
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def _page_of(item: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +45,10 @@ def _page_of(item: dict[str, Any]) -> dict[str, Any]:
             "items": {"type": "array", "items": item},
         }
     )
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return error_responses(_NAMES, *codes)
 
 
 RECORDS_PATHS: dict[str, Any] = {

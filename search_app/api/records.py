@@ -11,7 +11,7 @@ executing a batch needs `"confirm": true`.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from elasticsearch import ApiError, TransportError
@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
-from foi_core.models import DisposalBatch, HoldScope
+from foi_core.models import DisposalBatch, HoldScope, as_utc
 from retention.classify import report
 from retention.disposal import DisposalError, approve, build_batch, execute
 from retention.disposal_checks import ONE_PERSON_WARNING, one_person
@@ -59,6 +59,9 @@ _KINDS = ("item", "folder", "query")
 
 
 def _iso(value: datetime | date | None) -> str | None:
+    """Moments in UTC with their offset on every database (SQLite gives them back naive)."""
+    if isinstance(value, datetime):
+        return as_utc(value).astimezone(UTC).isoformat()
     return value.isoformat() if value is not None else None
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, defer
 from foi_core.models import DisposalBatch, DisposalItem, RetentionSchedule
 from indexer.search.queries import Principal
 from indexer.search.records import document_text
-from search_app.auth import signed_in_user
 
 ITEMS_PER_PAGE = 100
 PREVIEWS = 5
@@ -130,15 +129,14 @@ def previews(
     es: Elasticsearch,
     alias: str,
     batch_id: int,
-    principal: Principal | None = None,
+    principal: Principal,
 ) -> list[Preview]:
     """The start of the extracted text of a few proposed items picked at random, so a
     reviewer samples what is about to go rather than trusting paths alone.
 
-    The text is read as `principal` (by default the signed-in user) through the trimmed
+    The text is read as `principal` (the reviewer) through the trimmed
     document fetch, like every other read of content: an item its reader may not see shows no
     text (the roles that review batches see everything, so nothing is hidden from them)."""
-    reader = principal if principal is not None else signed_in_user().principal()
     proposed = list(
         session.execute(
             select(DisposalItem.doc_id, DisposalItem.unc).where(
@@ -152,7 +150,7 @@ def previews(
     found: list[Preview] = []
     for doc_id, unc in picked:
         try:
-            content = document_text(es, alias, doc_id, reader) or ""
+            content = document_text(es, alias, doc_id, principal) or ""
             # Extracted text often opens with blank lines (document metadata, page breaks).
             text = content.strip()[:PREVIEW_CHARS]
         except (ApiError, TransportError):

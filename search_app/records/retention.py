@@ -214,7 +214,9 @@ def _batch_page(
         items = item_page(session, batch_id, page_number())
         counts = state_counts(session, batch_id)
         samples = (
-            previews(session, services().es, services().names.read_alias, batch_id)
+            previews(
+                session, services().es, services().names.read_alias, batch_id, user.principal()
+            )
             if found.status == BatchStatus.PENDING
             else []
         )
