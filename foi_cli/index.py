@@ -1,0 +1,171 @@
+"""`foi index`: the search index's schema version, and the migration to a new one.
+
+Migrating is the only way the index moves to a new schema version (crawls and workers refuse
+an outdated index, they never migrate it); every migration, and every refused one, is audited
+under the operator.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import click
+from elasticsearch import ApiError, TransportError
+from sqlalchemy import select
+
+from foi_cli.runtime import operator, record_refusal
+from foi_core import audit
+from foi_core.db import transaction
+from foi_core.models import CrawlRun, as_utc
+from foi_core.settings import Settings
+from indexer.lifecycle import (
+    STALE_AFTER,
+    MigrationFailed,
+    MigrationLocked,
+    MigrationLockLost,
+    MigrationRefused,
+    index_status,
+    migrate,
+)
+from indexer.mapping import SCHEMA_VERSION
+from services import Services
+
+
+@click.group("index")
+def index_group() -> None:
+    """The search index: its schema version and migrations."""
+
+
+@index_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_obj
+def index_status_command(settings: Settings, as_json: bool) -> None:
+    """Show the index searches read and writes go to, its schema version, and whether a
+    migration is needed, running or unfinished."""
+    runtime = Services(settings)
+    status = index_status(runtime.es, runtime.names)
+    holder = status.holder.describe() if status.holder else None
+    if as_json:
+        fields = {
+            "read_index": status.read_index,
+            "write_index": status.write_index,
+            "schema_version": status.schema_version,
+            "needed_version": status.needed_version,
+            "documents": status.documents,
+            "state": status.state,
+            "migration_lock": holder,
+        }
+        click.echo(json.dumps(fields, indent=2))
+        return
+    click.echo(f"searches read:   {status.read_index or '-'}")
+    click.echo(f"writes go to:    {status.write_index or '-'}")
+    click.echo(
+        f"schema version:  {status.schema_version if status.schema_version else '-'} "
+        f"(this version of foi needs {status.needed_version})"
+    )
+    if status.documents is not None:
+        click.echo(f"documents:       {status.documents}")
+    click.echo(f"state:           {status.state}")
+    if holder:
+        click.echo(f"migration lock:  held by {holder}")
+
+
+@index_group.command("migrate")
+@click.option(
+    "--take-over-stale",
+    is_flag=True,
+    help="Take over the lock of a migration whose heartbeat is older than --stale-minutes "
+    "(its process died); it is refused while the holder is alive.",
+)
+@click.option(
+    "--stale-minutes",
+    type=click.IntRange(min=1),
+    default=int(STALE_AFTER.total_seconds() // 60),
+    show_default=True,
+    help="How old a lock's heartbeat must be for --take-over-stale.",
+)
+@click.option(
+    "--during-crawl",
+    is_flag=True,
+    help="Migrate although crawl runs are marked running (only when those runs are dead).",
+)
+@click.pass_obj
+def index_migrate(
+    settings: Settings, take_over_stale: bool, stale_minutes: int, during_crawl: bool
+) -> None:
+    """Migrate the index to this version's schema: copy every document into a new index
+    behind the aliases (writes move first), then swap searches over. Running it again
+    finishes a migration that stopped."""
+    runtime = Services(settings)
+    actor, target = operator(), runtime.names.concrete()
+    if not during_crawl:
+        running = _running_crawls(runtime)
+        if running:
+            reason = (
+                f"crawls are running ({running}): a crawl reads back what it writes, which a "
+                "migration delays; wait for them, or pass --during-crawl if they are dead"
+            )
+            record_refusal(
+                runtime, actor=actor, action="index.migrate", target=target, reason=reason
+            )
+            raise click.ClickException(reason)
+    try:
+        report = migrate(
+            runtime.es,
+            runtime.names,
+            owner=actor,
+            take_over_stale=take_over_stale,
+            stale_after=timedelta(minutes=stale_minutes),
+            progress=_progress,
+        )
+    except (MigrationLocked, MigrationRefused) as exc:
+        record_refusal(runtime, actor=actor, action="index.migrate", target=target, reason=str(exc))
+        raise click.ClickException(str(exc)) from None
+    except (MigrationFailed, MigrationLockLost, ApiError, TransportError) as exc:
+        # Stopped part-way: running it again resumes (indexer.lifecycle).
+        with transaction(runtime.sessions) as session:
+            audit.record(
+                session,
+                actor=actor,
+                action="index.migrate",
+                target=target,
+                outcome=audit.Outcome.FAILED,
+                details={"error": str(exc)},
+            )
+        raise click.ClickException(str(exc)) from None
+    if report.action == "current":
+        click.echo(f"nothing to do: {report.target} is at schema version {SCHEMA_VERSION}")
+        return
+    with transaction(runtime.sessions) as session:
+        audit.record(
+            session,
+            actor=actor,
+            action="index.migrate",
+            target=report.target,
+            details=report.as_dict(),
+        )
+    if report.action == "created":
+        click.echo(f"there was no index: created {report.target}")
+        return
+    click.echo("", err=True)
+    if report.took_over:
+        click.echo(f"took over the stale lock of {report.took_over}")
+    click.echo(
+        f"{'finished the migration' if report.resumed else 'migrated'} from {report.source} "
+        f"to {report.target}: {report.copied} documents copied, {report.kept_newer} already "
+        f"newer in the target, {report.deleted} deleted during the migration, in "
+        f"{report.seconds:.1f} s"
+    )
+
+
+def _progress(done: int) -> None:
+    click.echo(f"\rcopying: {done} documents", nl=False, err=True)
+
+
+def _running_crawls(runtime: Services) -> str:
+    with runtime.sessions() as session:
+        runs = session.execute(select(CrawlRun).where(CrawlRun.status == "running")).scalars()
+        return ", ".join(
+            f"{run.source_name} since {as_utc(run.started_at):%Y-%m-%d %H:%M} UTC" for run in runs
+        )
