@@ -53,12 +53,12 @@ def db_upgrade(settings: Settings) -> None:
 
     Upgrading a database from before sealing anchors its existing (unsealed) entries: from
     that checkpoint on, every entry must be sealed."""
-    runtime = Services(settings)
-    before = current_revision(runtime.engine)
-    upgrade(runtime.engine)
+    services = Services(settings)
+    before = current_revision(services.engine)
+    upgrade(services.engine)
     adopting = before is not None and before < FIRST_SEALED_REVISION
     try:
-        anchor = audit.checkpoint(runtime.sessions, initial=adopting)
+        anchor = audit.checkpoint(services.sessions, initial=adopting)
     except audit.AnchorMissing as exc:
         click.echo(f"database is up to date, but the audit log is not anchored: {exc}", err=True)
         raise SystemExit(1) from None
@@ -78,15 +78,15 @@ def _audited(
 ) -> T:
     """Run an account change and audit it under the operator, in one transaction; a refused
     change is audited as denied and reported as the error it is."""
-    runtime = Services(settings)
+    services = Services(settings)
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(services.sessions) as session:
             result = change(session)
             audit.record(
                 session, actor=operator(), action=action, target=target, details=details or {}
             )
     except AccountError as exc:
-        record_refusal(runtime, actor=operator(), action=action, target=target, reason=str(exc))
+        record_refusal(services, actor=operator(), action=action, target=target, reason=str(exc))
         raise click.ClickException(str(exc)) from None
     return result
 
@@ -371,11 +371,11 @@ def audit_group() -> None:
 def audit_verify(settings: Settings) -> None:
     """Re-hash the whole chain, check every entry's seal and every checkpoint of the anchor
     file; exit 1 at the first thing that does not fit. An intact log's head is anchored."""
-    runtime = Services(settings)
-    with runtime.sessions() as session:
+    services = Services(settings)
+    with services.sessions() as session:
         result = audit.verify_chain(session)
     if result.ok:
-        anchor = audit.checkpoint(runtime.sessions)
+        anchor = audit.checkpoint(services.sessions)
         click.echo(
             f"audit chain intact: {result.checked} entries verified ({result.sealed} seals "
             f"valid), {result.checkpoints} checkpoints matched; head anchored at entry "
@@ -400,16 +400,16 @@ def audit_checkpoint(settings: Settings, initial: bool) -> None:
     in-process deployment; `foi beat` does it hourly). --initial anchors a log that has entries
     but no checkpoint yet (a database from before sealing, or a new anchor file location):
     check first why there is none, since it vouches for everything already in the log."""
-    runtime = Services(settings)
+    services = Services(settings)
     try:
-        anchor = audit.checkpoint(runtime.sessions, initial=initial)
+        anchor = audit.checkpoint(services.sessions, initial=initial)
     except audit.AnchorMissing as exc:
         record_refusal(
-            runtime, actor=operator(), action="audit.checkpoint", target="", reason=str(exc)
+            services, actor=operator(), action="audit.checkpoint", target="", reason=str(exc)
         )
         raise click.ClickException(str(exc)) from None
     if initial:
-        with transaction(runtime.sessions) as session:
+        with transaction(services.sessions) as session:
             audit.record(
                 session,
                 actor=operator(),

@@ -46,8 +46,8 @@ def _date(value: str) -> dt.date:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _case_id(runtime: Services, reference: str) -> int:
-    with runtime.sessions() as session:
+def _case_id(services: Services, reference: str) -> int:
+    with services.sessions() as session:
         found = session.execute(select(Case.id).where(Case.reference == reference)).scalar()
     if found is None:
         raise click.ClickException(f"there is no case {reference}")
@@ -55,21 +55,21 @@ def _case_id(runtime: Services, reference: str) -> int:
 
 
 def _refused(
-    runtime: Services, actor: str, action: str, target: str, why: Exception | str
+    services: Services, actor: str, action: str, target: str, why: Exception | str
 ) -> click.ClickException:
     """Audit a refused action as a refused web action is (outcome denied), attributed to the
     person named with --as; returns the error to raise."""
-    record_refusal(runtime, actor=actor, action=action, target=target, reason=str(why))
+    record_refusal(services, actor=actor, action=action, target=target, reason=str(why))
     return click.ClickException(str(why))
 
 
-def _as(runtime: Services, username: str, action: str, target: str = "") -> str:
+def _as(services: Services, username: str, action: str, target: str = "") -> str:
     """`username`, if they may work cases; otherwise the refusal is audited and raised."""
-    with runtime.sessions() as session:
+    with services.sessions() as session:
         user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active or user.role == "front_office":
         raise _refused(
-            runtime,
+            services,
             username,
             action,
             target,
@@ -105,11 +105,11 @@ def cases_create(
     contact: str,
     username: str,
 ) -> None:
-    runtime = Services(settings)
-    actor = _as(runtime, username, "case_create")
+    services = Services(settings)
+    actor = _as(services, username, "case_create")
     try:
         case = create_case(
-            runtime.sessions,
+            services.sessions,
             regime=regime,
             received=_date(received),
             title=title,
@@ -121,7 +121,7 @@ def cases_create(
             target_days=settings.internal_target_days,
         )
     except CaseError as exc:
-        raise _refused(runtime, actor, "case_create", "", exc) from None
+        raise _refused(services, actor, "case_create", "", exc) from None
     due = case.due.isoformat() if case.due else "clock stopped"
     click.echo(f"{case.reference} created; due {due}")
 
@@ -131,8 +131,8 @@ def cases_create(
 @click.pass_obj
 def cases_list(settings: Settings, as_json: bool) -> None:
     """Open cases, most urgent first."""
-    runtime = Services(settings)
-    with runtime.sessions() as session:
+    services = Services(settings)
+    with services.sessions() as session:
         calendar = working_calendar(session)
         rows = []
         for case in session.execute(select(Case).where(Case.status.in_(OPEN_STATUSES))).scalars():
@@ -177,12 +177,12 @@ def cases_move(
     username: str,
 ) -> None:
     """Move a case to STATUS (e.g. clarification_requested, in_progress, responded)."""
-    runtime = Services(settings)
-    case_id, target = _case_id(runtime, reference), f"case:{reference}"
-    actor = _as(runtime, username, "case_transition", target)
+    services = Services(settings)
+    case_id, target = _case_id(services, reference), f"case:{reference}"
+    actor = _as(services, username, "case_transition", target)
     try:
         case = transition(
-            runtime.sessions,
+            services.sessions,
             case_id,
             status,
             on=_date(on) if on else dt.date.today(),
@@ -192,9 +192,9 @@ def cases_move(
             exemptions=exemptions,
         )
     except CaseError as exc:
-        raise _refused(runtime, actor, "case_transition", target, exc) from None
+        raise _refused(services, actor, "case_transition", target, exc) from None
     if case.status == "closed":
-        changed = reclassify_case(runtime.records, case.id)
+        changed = reclassify_case(services.records, case.id)
         click.echo(f"{changed} collected files re-classified (retention from case closure)")
     click.echo(f"{case.reference} is {case.status}; due {case.due or 'clock stopped'}")
 
@@ -209,17 +209,17 @@ def cases_search(
     settings: Settings, reference: str, words: str, collect: bool, username: str
 ) -> None:
     """Run (and keep) a scoping search for the case."""
-    runtime = Services(settings)
+    services = Services(settings)
     case_id, target, query = (
-        _case_id(runtime, reference),
+        _case_id(services, reference),
         f"case:{reference}",
         urlencode({"q": words}),
     )
-    actor = _as(runtime, username, "case_scoping_search", target)
+    actor = _as(services, username, "case_scoping_search", target)
     try:
-        found = run_scoping_search(runtime.records, case_id, query, actor=actor)
+        found = run_scoping_search(services.records, case_id, query, actor=actor)
     except CaseError as exc:
-        raise _refused(runtime, actor, "case_scoping_search", target, exc) from None
+        raise _refused(services, actor, "case_scoping_search", target, exc) from None
     counts = found.counts
     click.echo(
         f"{found.hits} matching documents among {counts['documents_in_scope']} live documents "
@@ -233,13 +233,13 @@ def cases_search(
         click.echo(str(group))
     if collect and found.hits:
         try:
-            added = collect_search(runtime.records, case_id, query, actor=actor)
+            added = collect_search(services.records, case_id, query, actor=actor)
         except CaseError as exc:
-            raise _refused(runtime, actor, "case_collect", target, exc) from None
+            raise _refused(services, actor, "case_collect", target, exc) from None
         click.echo(f"{added} documents collected and placed on the case's hold")
         # Copy-on-hold now, as the web app does in the background: the versions collected are
         # what a bundle discloses, even if they change at source later.
-        report = run_pending(runtime.records, include_failed=False, actor=actor)
+        report = run_pending(services.records, include_failed=False, actor=actor)
         if report.failed:
             click.echo(f"{report.failed} preservation copies failed: see `foi holds`", err=True)
 
@@ -249,9 +249,9 @@ def cases_search(
 @click.pass_obj
 def cases_adequacy(settings: Settings, reference: str) -> None:
     """Print the adequacy-of-search statement."""
-    runtime = Services(settings)
-    with runtime.sessions() as session:
-        sys.stdout.write(adequacy_statement(session, _case_id(runtime, reference)).text + "\n")
+    services = Services(settings)
+    with services.sessions() as session:
+        sys.stdout.write(adequacy_statement(session, _case_id(services, reference)).text + "\n")
 
 
 @cases_group.command("export")
@@ -260,15 +260,15 @@ def cases_adequacy(settings: Settings, reference: str) -> None:
 @click.pass_obj
 def cases_export(settings: Settings, reference: str, username: str) -> None:
     """Write the disclosure bundle (re-reading every file and checking its hash)."""
-    runtime = Services(settings)
-    case_id, target = _case_id(runtime, reference), f"case:{reference}"
-    actor = _as(runtime, username, "case_export_requested", target)
+    services = Services(settings)
+    case_id, target = _case_id(services, reference), f"case:{reference}"
+    actor = _as(services, username, "case_export_requested", target)
     try:
         export = export_case(
-            runtime.records, ExportSettings.from_settings(settings), case_id, actor=actor
+            services.records, ExportSettings.from_settings(settings), case_id, actor=actor
         )
     except CaseError as exc:
-        raise _refused(runtime, actor, "case_export_requested", target, exc) from None
+        raise _refused(services, actor, "case_export_requested", target, exc) from None
     if export.status == ExportState.FAILED:
         raise click.ClickException(f"bundle {export.name} failed: {export.error}")
     if export.status != ExportState.DONE:  # another process claimed it first
@@ -321,12 +321,12 @@ def cases_non_working_day(
 ) -> None:
     """Add (or withdraw) an extra non-working day, e.g. by proclamation; open cases are
     recalculated."""
-    runtime = Services(settings)
+    services = Services(settings)
     target = day
-    actor = _as(runtime, username, "non_working_day_change", target)
+    actor = _as(services, username, "non_working_day_change", target)
     try:
         changed = set_non_working_day(
-            runtime.sessions,
+            services.sessions,
             _date(day),
             name,
             nations,
@@ -335,7 +335,7 @@ def cases_non_working_day(
             target_days=settings.internal_target_days,
         )
     except CaseError as exc:
-        raise _refused(runtime, actor, "non_working_day_change", target, exc) from None
+        raise _refused(services, actor, "non_working_day_change", target, exc) from None
     click.echo(f"{changed} open cases have a new due date")
 
 
@@ -345,8 +345,8 @@ def cases_non_working_day(
 @click.pass_obj
 def cases_remind(settings: Settings, soon_days: int, dry_run: bool) -> None:
     """E-mail each officer their overdue, due-soon and past-target cases (FOI_SMTP_URL)."""
-    runtime = Services(settings)
-    with runtime.sessions() as session:
+    services = Services(settings)
+    with services.sessions() as session:
         reminders = due_reminders(
             reminder_cases(session, settings.internal_target_days),
             dt.date.today(),
@@ -373,12 +373,12 @@ def cases_remind(settings: Settings, soon_days: int, dry_run: bool) -> None:
 @click.pass_obj
 def cases_add_part(settings: Settings, reference: str, regime: str, username: str) -> None:
     """A part of the request handled under another regime (own case, reference and clock)."""
-    runtime = Services(settings)
-    case_id, target = _case_id(runtime, reference), f"case:{reference}"
-    actor = _as(runtime, username, "case_part_add", target)
+    services = Services(settings)
+    case_id, target = _case_id(services, reference), f"case:{reference}"
+    actor = _as(services, username, "case_part_add", target)
     try:
         part = add_part(
-            runtime.sessions,
+            services.sessions,
             case_id,
             regime,
             actor=actor,
@@ -386,5 +386,5 @@ def cases_add_part(settings: Settings, reference: str, regime: str, username: st
             target_days=settings.internal_target_days,
         )
     except CaseError as exc:
-        raise _refused(runtime, actor, "case_part_add", target, exc) from None
+        raise _refused(services, actor, "case_part_add", target, exc) from None
     click.echo(f"{part.reference} is the {regime} part of {reference}; due {part.due}")

@@ -17,6 +17,7 @@ from foi_core.db import transaction
 from foi_core.models import CrawlRun
 from foi_core.settings import Settings
 from foi_core.sources import SourceConfigError, add_source, get_source, list_sources, remove_source
+from indexer.lifecycle import IndexOutdated
 from ingest.distributed import workers_consuming
 from ingest.pipeline import CrawlCounts
 from services import Services
@@ -56,9 +57,9 @@ def sources_add(
     exclude: tuple[str, ...],
 ) -> None:
     """Register a share."""
-    runtime = Services(settings)
+    services = Services(settings)
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(services.sessions) as session:
             add_source(
                 session,
                 name=name,
@@ -79,7 +80,9 @@ def sources_add(
                 details={"server": server, "port": port, "share": share},
             )
     except SourceConfigError as exc:
-        record_refusal(runtime, actor=operator(), action="source.add", target=name, reason=str(exc))
+        record_refusal(
+            services, actor=operator(), action="source.add", target=name, reason=str(exc)
+        )
         raise click.ClickException(str(exc)) from None
     click.echo(f"added source {name}: \\\\{server}\\{share} (port {port})")
 
@@ -100,14 +103,14 @@ def sources_list(settings: Settings) -> None:
 @click.argument("name")
 @click.pass_obj
 def sources_remove(settings: Settings, name: str) -> None:
-    runtime = Services(settings)
+    services = Services(settings)
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(services.sessions) as session:
             remove_source(session, name)
             audit.record(session, actor=operator(), action="source.remove", target=name)
     except SourceConfigError as exc:
         record_refusal(
-            runtime, actor=operator(), action="source.remove", target=name, reason=str(exc)
+            services, actor=operator(), action="source.remove", target=name, reason=str(exc)
         )
         raise click.ClickException(str(exc)) from None
     click.echo(f"removed source {name}")
@@ -118,13 +121,13 @@ def sources_remove(settings: Settings, name: str) -> None:
 @click.pass_obj
 def sources_test(settings: Settings, name: str) -> None:
     """Connect and list the root; report exactly what is wrong if that fails."""
-    runtime = Services(settings)
-    with runtime.sessions() as session:
+    services = Services(settings)
+    with services.sessions() as session:
         source = get_source(session, name)
     if source is None:
         raise click.ClickException(f"no source named {name!r}")
     try:
-        runtime.share(source).test()
+        services.share(source).test()
     except (SourceError, CredentialError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"ok: connected to \\\\{source.server}\\{source.share} and listed its root")
@@ -143,11 +146,11 @@ def _progress_line(counts: CrawlCounts, started: float) -> str:
     )
 
 
-def _announce_workers(runtime: Services) -> None:
-    queue = runtime.settings.task_queue
-    broker = runtime.celery.connection_for_write().as_uri()  # password masked
+def _announce_workers(services: Services) -> None:
+    queue = services.settings.task_queue
+    broker = services.celery.connection_for_write().as_uri()  # password masked
     click.echo(f"dispatching to Celery workers: queue {queue!r} on {broker}", err=True)
-    workers = workers_consuming(runtime.celery, queue)
+    workers = workers_consuming(services.celery, queue)
     if workers:
         click.echo(f"workers on the queue: {', '.join(workers)}", err=True)
     else:
@@ -163,10 +166,10 @@ def _announce_workers(runtime: Services) -> None:
 @click.pass_obj
 def crawl_command(settings: Settings, source_name: str | None, full: bool, as_json: bool) -> None:
     """Crawl one source (or all): in-process, or on `foi worker`s when FOI_BROKER_URL is set."""
-    runtime = Services(settings)
+    services = Services(settings)
     if settings.broker_url:
-        _announce_workers(runtime)
-    with runtime.sessions() as session:
+        _announce_workers(services)
+    with services.sessions() as session:
         sources = list_sources(session)
     if source_name:
         sources = [s for s in sources if s.name == source_name]
@@ -182,16 +185,19 @@ def crawl_command(settings: Settings, source_name: str | None, full: bool, as_js
             else lambda c, s=started: click.echo(_progress_line(c, s), nl=False, err=True)
         )
         try:
-            counts = runtime.pipeline(source).run(full=full, progress=show)
+            counts = services.pipeline(source).run(full=full, progress=show)
+        except IndexOutdated as exc:
+            # Every source would meet the same index: stop, and say what to run.
+            raise click.ClickException(str(exc)) from None
         except (SourceError, CredentialError) as exc:
             # Recorded and audited like any other run, and the other sources still get crawled.
-            _record_failed_run(runtime, source.name, str(exc))
+            _record_failed_run(services, source.name, str(exc))
             failures.append(f"{source.name}: {exc}")
             summaries[source.name] = {"status": "failed", "error": str(exc)}
             if not as_json:
                 click.echo(f"{source.name}: FAILED: {exc}", err=True)
             continue
-        with transaction(runtime.sessions) as session:
+        with transaction(services.sessions) as session:
             audit.record(
                 session,
                 actor=operator(),
@@ -214,7 +220,7 @@ def crawl_command(settings: Settings, source_name: str | None, full: bool, as_js
             )
     # Everything the crawls audited is anchored outside the database at once.
     try:
-        audit.checkpoint(runtime.sessions)
+        audit.checkpoint(services.sessions)
     except audit.AnchorMissing as exc:  # the crawl is done; the log's problem is reported
         click.echo(f"warning: audit log not anchored: {exc}", err=True)
     if as_json:
@@ -223,9 +229,9 @@ def crawl_command(settings: Settings, source_name: str | None, full: bool, as_js
         raise click.ClickException("crawl failed for " + "; ".join(failures))
 
 
-def _record_failed_run(runtime: Services, source: str, error: str) -> None:
+def _record_failed_run(services: Services, source: str, error: str) -> None:
     now = datetime.now(UTC)
-    with transaction(runtime.sessions) as session:
+    with transaction(services.sessions) as session:
         session.add(
             CrawlRun(
                 source_name=source,

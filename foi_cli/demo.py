@@ -29,9 +29,9 @@ from services import Services
 DEMO_SOURCE = "demo"
 
 
-def _ensure_admin(runtime: Services) -> None:
-    settings = runtime.settings
-    with transaction(runtime.sessions) as session:
+def _ensure_admin(services: Services) -> None:
+    settings = services.settings
+    with transaction(services.sessions) as session:
         if session.execute(select(User).where(User.username == "admin")).scalar_one_or_none():
             click.echo("  admin account exists (password unchanged)")
             return
@@ -60,17 +60,17 @@ def demo_command(settings: Settings, serve: bool, port: int) -> None:
         raise click.ClickException(str(exc)) from None
     # The stack is up: from here on everything this process creates is private.
     os.umask(PRIVATE_UMASK)
-    runtime = Services(settings)
-    upgrade(runtime.engine)
+    services = Services(settings)
+    upgrade(services.engine)
     try:
-        audit.checkpoint(runtime.sessions)
+        audit.checkpoint(services.sessions)
     except audit.AnchorMissing as exc:
         click.echo(f"warning: audit log not anchored: {exc}", err=True)
     click.echo("database migrated")
-    _ensure_admin(runtime)
+    _ensure_admin(services)
     samba = stack.samba
     secret_file = stack.paths.secrets / "samba_password"
-    with transaction(runtime.sessions) as session:
+    with transaction(services.sessions) as session:
         if get_source(session, DEMO_SOURCE) is None:
             add_source(
                 session,
@@ -83,21 +83,21 @@ def demo_command(settings: Settings, serve: bool, port: int) -> None:
             )
     documents = seed_share("127.0.0.1", samba.port, "demo", samba.user, samba.password)
     click.echo(f"demo share \\\\127.0.0.1\\demo holds {len(documents)} sample documents")
-    with runtime.sessions() as session:
+    with services.sessions() as session:
         source = get_source(session, DEMO_SOURCE)
     assert source is not None
-    counts = runtime.pipeline(source).run()
-    with transaction(runtime.sessions) as session:
+    counts = services.pipeline(source).run()
+    with transaction(services.sessions) as session:
         audit.record(
             session, actor="demo", action="crawl", target=DEMO_SOURCE, details=counts.as_dict()
         )
     click.echo(
         f"crawled: {counts.seen} files, {counts.extracted} extracted, statuses {counts.by_status}"
     )
-    with runtime.sessions() as session:
+    with services.sessions() as session:
         has_schedule = current_schedule(session) is not None
     if not has_schedule:
-        schedule = save_schedule(runtime.records, seed_schedule_text(), actor="demo")
+        schedule = save_schedule(services.records, seed_schedule_text(), actor="demo")
         click.echo(
             f"loaded the seed retention schedule ({len(schedule.classes)} classes; it needs the "
             "council's own sign-off before any disposal)"

@@ -43,8 +43,8 @@ def index_group() -> None:
 def index_status_command(settings: Settings, as_json: bool) -> None:
     """Show the index searches read and writes go to, its schema version, and whether a
     migration is needed, running or unfinished."""
-    runtime = Services(settings)
-    status = index_status(runtime.es, runtime.names)
+    services = Services(settings)
+    status = index_status(services.es, services.names)
     holder = status.holder.describe() if status.holder else None
     if as_json:
         fields = {
@@ -97,34 +97,36 @@ def index_migrate(
     """Migrate the index to this version's schema: copy every document into a new index
     behind the aliases (writes move first), then swap searches over. Running it again
     finishes a migration that stopped."""
-    runtime = Services(settings)
-    actor, target = operator(), runtime.names.concrete()
+    services = Services(settings)
+    actor, target = operator(), services.names.concrete()
     if not during_crawl:
-        running = _running_crawls(runtime)
+        running = _running_crawls(services)
         if running:
             reason = (
                 f"crawls are running ({running}): a crawl reads back what it writes, which a "
                 "migration delays; wait for them, or pass --during-crawl if they are dead"
             )
             record_refusal(
-                runtime, actor=actor, action="index.migrate", target=target, reason=reason
+                services, actor=actor, action="index.migrate", target=target, reason=reason
             )
             raise click.ClickException(reason)
     try:
         report = migrate(
-            runtime.es,
-            runtime.names,
+            services.es,
+            services.names,
             owner=actor,
             take_over_stale=take_over_stale,
             stale_after=timedelta(minutes=stale_minutes),
             progress=_progress,
         )
     except (MigrationLocked, MigrationRefused) as exc:
-        record_refusal(runtime, actor=actor, action="index.migrate", target=target, reason=str(exc))
+        record_refusal(
+            services, actor=actor, action="index.migrate", target=target, reason=str(exc)
+        )
         raise click.ClickException(str(exc)) from None
     except (MigrationFailed, MigrationLockLost, ApiError, TransportError) as exc:
         # Stopped part-way: running it again resumes (indexer.lifecycle).
-        with transaction(runtime.sessions) as session:
+        with transaction(services.sessions) as session:
             audit.record(
                 session,
                 actor=actor,
@@ -137,7 +139,7 @@ def index_migrate(
     if report.action == "current":
         click.echo(f"nothing to do: {report.target} is at schema version {SCHEMA_VERSION}")
         return
-    with transaction(runtime.sessions) as session:
+    with transaction(services.sessions) as session:
         audit.record(
             session,
             actor=actor,
@@ -163,8 +165,8 @@ def _progress(done: int) -> None:
     click.echo(f"\rcopying: {done} documents", nl=False, err=True)
 
 
-def _running_crawls(runtime: Services) -> str:
-    with runtime.sessions() as session:
+def _running_crawls(services: Services) -> str:
+    with services.sessions() as session:
         runs = session.execute(select(CrawlRun).where(CrawlRun.status == "running")).scalars()
         return ", ".join(
             f"{run.source_name} since {as_utc(run.started_at):%Y-%m-%d %H:%M} UTC" for run in runs

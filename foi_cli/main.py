@@ -12,6 +12,7 @@ from foi_cli.cases import cases_group
 from foi_cli.crawl import crawl_command, sources_group
 from foi_cli.deadline import deadline_command
 from foi_cli.demo import demo_command, serve_command
+from foi_cli.index import index_group
 from foi_cli.retention import holds_group, retention_group
 from foi_cli.stack import stack_group
 from foi_cli.worker import beat_command, worker_command
@@ -36,6 +37,7 @@ for command in (
     groups_group,
     tokens_group,
     audit_group,
+    index_group,
     sources_group,
     crawl_command,
     worker_command,

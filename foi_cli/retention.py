@@ -50,26 +50,26 @@ from services import Services
 _MANAGERS = (Role.RECORDS_MANAGER,)
 
 
-def _person(runtime: Services, username: str, action: str, target: str) -> str:
+def _person(services: Services, username: str, action: str, target: str) -> str:
     """`username` if it is an active records manager; otherwise the attempt is audited as
     denied and refused."""
-    with runtime.sessions() as session:
+    with services.sessions() as session:
         user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:
-        _refuse(runtime, username, action, target, f"no active account called {username!r}")
+        _refuse(services, username, action, target, f"no active account called {username!r}")
     elif user.role not in _MANAGERS:
         why = f"{username} is a {user.role.replace('_', ' ')}; this needs a records manager"
-        _refuse(runtime, username, action, target, why)
+        _refuse(services, username, action, target, why)
     return username
 
 
-def _actor(runtime: Services, username: str | None, action: str, target: str) -> str:
+def _actor(services: Services, username: str | None, action: str, target: str) -> str:
     """The person named by an optional `--as`, else the operating-system account."""
-    return operator() if username is None else _person(runtime, username, action, target)
+    return operator() if username is None else _person(services, username, action, target)
 
 
-def _refuse(runtime: Services, actor: str, action: str, target: str, reason: str) -> NoReturn:
-    record_refusal(runtime, actor=actor, action=action, target=target, reason=reason)
+def _refuse(services: Services, actor: str, action: str, target: str, reason: str) -> NoReturn:
+    record_refusal(services, actor=actor, action=action, target=target, reason=reason)
     raise click.ClickException(reason)
 
 
@@ -95,14 +95,14 @@ def holds_group() -> None:
 @click.pass_obj
 def holds_create(settings: Settings, name: str, reason: str, case_ref: str, username: str) -> None:
     """Create a hold (then add documents, folders or searches to it)."""
-    runtime = Services(settings)
-    actor = _person(runtime, username, "hold_create", f"hold:{name}")
+    services = Services(settings)
+    actor = _person(services, username, "hold_create", f"hold:{name}")
     try:
         hold_id = create_hold(
-            runtime.records, name=name, reason=reason, owner=actor, actor=actor, case_ref=case_ref
+            services.records, name=name, reason=reason, owner=actor, actor=actor, case_ref=case_ref
         )
     except HoldError as exc:
-        _refuse(runtime, actor, "hold_create", f"hold:{name}", str(exc))
+        _refuse(services, actor, "hold_create", f"hold:{name}", str(exc))
     click.echo(f"hold {hold_id} created: {name}")
 
 
@@ -132,15 +132,15 @@ def holds_add(
     share...) or is the whole source without --confirm-whole-source."""
     if sum(bool(x) for x in (doc_id, folder, query)) != 1:
         raise click.UsageError("give exactly one of --document, --folder, --search")
-    runtime = Services(settings)
-    actor = _person(runtime, username, "hold_add", f"hold:{hold_id}")
+    services = Services(settings)
+    actor = _person(services, username, "hold_add", f"hold:{hold_id}")
     try:
         if doc_id:
-            joined = add_scope(runtime.records, hold_id, kind="item", doc_id=doc_id, actor=actor)
+            joined = add_scope(services.records, hold_id, kind="item", doc_id=doc_id, actor=actor)
         elif folder:
             source, _, path = folder.partition(":")
             joined = add_scope(
-                runtime.records,
+                services.records,
                 hold_id,
                 kind="folder",
                 source=source,
@@ -150,14 +150,14 @@ def holds_add(
             )
         else:
             joined = add_scope(
-                runtime.records, hold_id, kind="query", query=urlencode({"q": query}), actor=actor
+                services.records, hold_id, kind="query", query=urlencode({"q": query}), actor=actor
             )
     except WholeSourceNeedsConfirmation as exc:
         why = f"{exc}: add --confirm-whole-source to go ahead"
-        _refuse(runtime, actor, "hold_add", f"hold:{hold_id}", why)
+        _refuse(services, actor, "hold_add", f"hold:{hold_id}", why)
     except HoldError as exc:
-        _refuse(runtime, actor, "hold_add", f"hold:{hold_id}", str(exc))
-    report_ = run_pending(runtime.records, actor=actor, include_failed=False)
+        _refuse(services, actor, "hold_add", f"hold:{hold_id}", str(exc))
+    report_ = run_pending(services.records, actor=actor, include_failed=False)
     click.echo(
         f"{joined} files joined hold {hold_id}; {report_.preserved} originals preserved, "
         f"{report_.failed} could not be"
@@ -170,8 +170,8 @@ def holds_add(
 @click.pass_obj
 def holds_list(settings: Settings) -> None:
     """Every hold with its status, file count, case and creator."""
-    runtime = Services(settings)
-    with runtime.sessions() as session:
+    services = Services(settings)
+    with services.sessions() as session:
         counts = dict(
             session.execute(
                 select(HeldDocument.hold_id, func.count()).group_by(HeldDocument.hold_id)
@@ -192,12 +192,12 @@ def holds_list(settings: Settings) -> None:
 @click.pass_obj
 def holds_release_request(settings: Settings, hold_id: int, reason: str, username: str) -> None:
     """First step of a release; a different records manager must approve it."""
-    runtime = Services(settings)
-    actor = _person(runtime, username, "hold_release_request", f"hold:{hold_id}")
+    services = Services(settings)
+    actor = _person(services, username, "hold_release_request", f"hold:{hold_id}")
     try:
-        request_release(runtime.records, hold_id, actor=actor, reason=reason)
+        request_release(services.records, hold_id, actor=actor, reason=reason)
     except HoldError as exc:
-        _refuse(runtime, actor, "hold_release_request", f"hold:{hold_id}", str(exc))
+        _refuse(services, actor, "hold_release_request", f"hold:{hold_id}", str(exc))
     click.echo(f"release of hold {hold_id} requested; another records manager must approve it")
 
 
@@ -207,14 +207,14 @@ def holds_release_request(settings: Settings, hold_id: int, reason: str, usernam
 @click.pass_obj
 def holds_release_approve(settings: Settings, hold_id: int, username: str) -> None:
     """Second step of a release, by a records manager other than the one who asked."""
-    runtime = Services(settings)
-    actor = _person(runtime, username, "hold_release_approve", f"hold:{hold_id}")
+    services = Services(settings)
+    actor = _person(services, username, "hold_release_approve", f"hold:{hold_id}")
     try:
-        approve_release(runtime.records, hold_id, approver=actor)
+        approve_release(services.records, hold_id, approver=actor)
     except HoldError as exc:
-        if not _asked_by(runtime, hold_id, actor):  # approve_release audits that refusal itself
+        if not _asked_by(services, hold_id, actor):  # approve_release audits that refusal itself
             record_refusal(
-                runtime,
+                services,
                 actor=actor,
                 action="hold_release_approve",
                 target=f"hold:{hold_id}",
@@ -224,8 +224,8 @@ def holds_release_approve(settings: Settings, hold_id: int, username: str) -> No
     click.echo(f"hold {hold_id} released")
 
 
-def _asked_by(runtime: Services, hold_id: int, actor: str) -> bool:
-    with runtime.sessions() as session:
+def _asked_by(services: Services, hold_id: int, actor: str) -> bool:
+    with services.sessions() as session:
         hold = session.get(Hold, hold_id)
     return hold is not None and hold.release_requested_by == actor
 
@@ -235,13 +235,13 @@ def _asked_by(runtime: Services, hold_id: int, actor: str) -> bool:
 @click.pass_obj
 def holds_preserve(settings: Settings, username: str | None) -> None:
     """Copy every held original not yet in the preservation store (retries failures)."""
-    runtime = Services(settings)
-    actor = _actor(runtime, username, "preservation_copy", "holds")
-    result = run_pending(runtime.records, actor=actor)
+    services = Services(settings)
+    actor = _actor(services, username, "preservation_copy", "holds")
+    result = run_pending(services.records, actor=actor)
     click.echo(f"{result.preserved} preserved, {result.failed} failed")
     for path, error in result.failures:
         click.echo(f"  NOT PRESERVED {path}: {error}", err=True)
-    with runtime.sessions() as session:
+    with services.sessions() as session:
         open_tasks = session.execute(
             select(func.count()).where(PreservationTask.status != "preserved")
         ).scalar_one()
@@ -281,14 +281,14 @@ def schedule_group() -> None:
 @click.pass_obj
 def schedule_load(settings: Settings, path: Path, username: str) -> None:
     """Validate a schedule file, put it in force and re-classify every file."""
-    runtime = Services(settings)
-    actor = _person(runtime, username, "retention_schedule_load", f"file:{path}")
+    services = Services(settings)
+    actor = _person(services, username, "retention_schedule_load", f"file:{path}")
     try:
         load_schedule_file(path)
-        schedule = save_schedule(runtime.records, path.read_text(encoding="utf-8"), actor=actor)
+        schedule = save_schedule(services.records, path.read_text(encoding="utf-8"), actor=actor)
     except ScheduleError as exc:
         _refuse(
-            runtime,
+            services,
             actor,
             "retention_schedule_load",
             f"file:{path}",
@@ -317,10 +317,10 @@ def schedule_show(settings: Settings) -> None:
 @click.pass_obj
 def retention_classify(settings: Settings) -> None:
     """Re-classify every indexed file under the schedule in force."""
-    runtime = Services(settings)
-    with runtime.sessions() as session:
+    services = Services(settings)
+    with services.sessions() as session:
         schedule = current_schedule(session)
-    click.echo(f"{reclassify(runtime.records, schedule)} files re-classified")
+    click.echo(f"{reclassify(services.records, schedule)} files re-classified")
 
 
 def _mib(size: int) -> str:
@@ -394,12 +394,12 @@ def retention_report(settings: Settings, as_json: bool) -> None:
 @click.pass_obj
 def retention_run(settings: Settings, username: str | None) -> None:
     """Build a disposal batch of everything eligible today (it then needs review and approval)."""
-    runtime = Services(settings)
-    actor = _actor(runtime, username, "disposal_batch_create", "batch:new")
+    services = Services(settings)
+    actor = _actor(services, username, "disposal_batch_create", "batch:new")
     try:
-        batch = build_batch(runtime.records, actor=actor, today=date.today())
+        batch = build_batch(services.records, actor=actor, today=date.today())
     except DisposalError as exc:
-        _refuse(runtime, actor, "disposal_batch_create", "batch:new", str(exc))
+        _refuse(services, actor, "disposal_batch_create", "batch:new", str(exc))
     click.echo("nothing is eligible for disposal" if batch is None else f"batch {batch} built")
 
 
@@ -443,13 +443,13 @@ def retention_exclude(
     settings: Settings, batch_id: int, doc_ids: tuple[str, ...], reason: str, username: str
 ) -> None:
     """Take files out of a batch under review, with a reason."""
-    runtime = Services(settings)
+    services = Services(settings)
     target = f"batch:{batch_id}"
-    actor = _person(runtime, username, "disposal_exclude", target)
+    actor = _person(services, username, "disposal_exclude", target)
     try:
-        count = exclude(runtime.records, batch_id, doc_ids, actor=actor, reason=reason)
+        count = exclude(services.records, batch_id, doc_ids, actor=actor, reason=reason)
     except DisposalError as exc:
-        _refuse(runtime, actor, "disposal_exclude", target, str(exc))
+        _refuse(services, actor, "disposal_exclude", target, str(exc))
     click.echo(f"{count} items excluded from batch {batch_id}")
 
 
@@ -461,12 +461,12 @@ def retention_approve(settings: Settings, batch_id: int, username: str) -> None:
     """Approve a batch under review (held files, files collected for open requests and files
     in classes not signed off are taken out, and audited). By default two records managers
     approve, neither of them the batch's builder; a refusal is audited as denied."""
-    runtime = Services(settings)
-    actor = _person(runtime, username, "disposal_approve", f"batch:{batch_id}")
+    services = Services(settings)
+    actor = _person(services, username, "disposal_approve", f"batch:{batch_id}")
     try:
-        status = approve(runtime.records, batch_id, actor=actor)
+        status = approve(services.records, batch_id, actor=actor)
     except DisposalError as exc:
-        _refuse(runtime, actor, "disposal_approve", f"batch:{batch_id}", str(exc))
+        _refuse(services, actor, "disposal_approve", f"batch:{batch_id}", str(exc))
     click.echo(f"batch {batch_id} is {status}")
 
 
@@ -480,19 +480,19 @@ def retention_execute(
 ) -> None:
     """Destroy an approved batch's files (held or changed files are skipped and reported; the
     counts are the certificate's). By default the executor may not be the batch's builder."""
-    runtime = Services(settings)
-    actor = _person(runtime, username, "disposal_execute", f"batch:{batch_id}")
+    services = Services(settings)
+    actor = _person(services, username, "disposal_execute", f"batch:{batch_id}")
     try:
-        result = execute(runtime.records, batch_id, actor=actor)
+        result = execute(services.records, batch_id, actor=actor)
     except DisposalError as exc:
-        _refuse(runtime, actor, "disposal_execute", f"batch:{batch_id}", str(exc))
+        _refuse(services, actor, "disposal_execute", f"batch:{batch_id}", str(exc))
     click.echo(
         f"batch {batch_id}: {result.destroyed} destroyed, {result.skipped} skipped, "
         f"{result.failed} failed, {result.excluded} excluded before execution"
     )
     if certificate_dir is not None:
         certificate_dir.mkdir(parents=True, exist_ok=True)
-        with runtime.sessions() as session:
+        with services.sessions() as session:
             batch = session.get_one(DisposalBatch, batch_id)
             for ext, data in (("pdf", batch.certificate_pdf), ("csv", batch.certificate_csv)):
                 target = certificate_dir / f"destruction-certificate-batch-{batch_id}.{ext}"

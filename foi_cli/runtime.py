@@ -21,10 +21,12 @@ def operator() -> str:
     return f"{name} (command line)"
 
 
-def record_refusal(runtime: Services, *, actor: str, action: str, target: str, reason: str) -> None:
+def record_refusal(
+    services: Services, *, actor: str, action: str, target: str, reason: str
+) -> None:
     """Audit a refused command as a refused web action is audited: in its own transaction,
     since the refused work rolled back."""
-    with transaction(runtime.sessions) as session:
+    with transaction(services.sessions) as session:
         audit.record(
             session,
             actor=actor,

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -58,6 +59,7 @@ from indexer.bulk import write_partial
 from indexer.documents import acl_fingerprint
 from indexer.lifecycle import IndexNames
 from indexer.search.scopes import scan
+from ingest.transient import retry_transient
 
 # Failures that say nothing about the file's ACL: leave what is indexed as it is.
 _NOT_THE_FILE = (FileVanished, FileInUse, HostUnreachable, AuthenticationFailed, ShareNotFound)
@@ -156,7 +158,9 @@ class PermissionRefresh:
     def apply(self, changes: list[tuple[_Known, AclFields]]) -> None:
         """Write the new ACL fields on every document of each file and narrow its held
         versions by them, then record its fingerprint."""
-        rewrite_acls(self.es, self.names, {known.doc_id: acl for known, acl in changes})
+        fields = {known.doc_id: acl for known, acl in changes}
+        # The one retry layer of this work (ingest.transient): the rewrite is idempotent.
+        retry_transient(partial(rewrite_acls, self.es, self.names, fields))
         with transaction(self.sessions) as session:
             session.execute(
                 update(FileState),

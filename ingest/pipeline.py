@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, select, update
@@ -38,6 +39,7 @@ from indexer.bulk import mark_deleted
 from indexer.search.fetch import files_document_ids
 from ingest.permissions import PermissionRefresh
 from ingest.processor import FileOutcome, FileProcessor
+from ingest.transient import retry_transient
 
 
 @dataclass
@@ -129,7 +131,10 @@ class _ThreadRun:
         self._pending: set[Future[FileOutcome]] = set()
 
     def submit(self, facts: FileFacts, previous: FileState | None) -> list[FileOutcome]:
-        self._pending.add(self._pool.submit(self._processor.process, facts, self._run_id, previous))
+        # An in-process crawl waits out an Elasticsearch or SMB outage per file, with the same
+        # policy a worker applies to its batch (ingest.transient); nothing below retries.
+        work = partial(self._processor.process, facts, self._run_id, previous)
+        self._pending.add(self._pool.submit(retry_transient, work))
         # Bounded backlog: memory stays flat however large the share.
         finished: list[FileOutcome] = []
         while len(self._pending) >= self._backlog:
@@ -306,10 +311,14 @@ class CrawlPipeline:
             doc_ids = [s.doc_id for s in gone]
         es, names = self.processor.es, self.processor.names
         for chunk in _chunks(doc_ids, 500):
-            # Attachments and zip members go with the file that contained them.
-            children = files_document_ids(es, names.read_alias, chunk)
-            mark_deleted(es, names.write_alias, {*chunk, *children})
-            self.processor.keeping.deleted_at_source(chunk)
+
+            def sweep(chunk: list[str] = chunk) -> None:
+                # Attachments and zip members go with the file that contained them.
+                children = files_document_ids(es, names.read_alias, chunk)
+                mark_deleted(es, names.write_alias, {*chunk, *children})
+                self.processor.keeping.deleted_at_source(chunk)
+
+            retry_transient(sweep)
         return len(doc_ids)
 
 

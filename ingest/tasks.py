@@ -17,7 +17,7 @@ Contracts:
   it after the visibility timeout (twice the task time limit, so a live task is never delivered
   twice).
 - Retries live in one layer per dependency. Tika: `FileProcessor` retries an unreachable Tika
-  with backoff for about two minutes, so the task does not retry `TikaUnavailable` again; past
+  with backoff for five to ten minutes, so the task does not retry `TikaUnavailable` again; past
   that the batch fails and so does the crawl, as in-process. Elasticsearch: the task is the one
   layer that waits. The client re-sends a request once, at once, only when its connection
   dropped (`foi_core.clients`), and the bulk helpers send each chunk once, raising
@@ -26,7 +26,7 @@ Contracts:
   task's job. SMB: nothing below retries, so an unreachable host or a file locked by a user is
   retried by the task. A retry carries only the unfinished files and the outcomes so far, with
   exponential backoff and jitter. Work done outside a task (an in-process crawl) gets the same
-  policy from `retry_transient`, never on top of it.
+  policy from `ingest.transient.retry_transient`, never on top of it.
 - A batch that reaches its soft time limit hands its unfinished files to a fresh delivery of
   itself (same task id); a file that alone outlasts the limit twice fails the batch.
 - Redelivery has a bound: a batch whose worker died under it three times (a file that crashes
@@ -38,29 +38,23 @@ Contracts:
 from __future__ import annotations
 
 import dataclasses
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import elasticsearch
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
-from crawler.smb import FileFacts, FileInUse, HostUnreachable
+from crawler.smb import FileFacts
 from foi_core.models import FileState
 from foi_core.settings import Settings
-from indexer.bulk import TRANSIENT_STATUSES, BulkWriteError
 from ingest.processor import FileOutcome, FileProcessor
+from ingest.transient import MAX_TRANSIENT_RETRIES, is_transient, retry_countdown
 
 PROCESS_BATCH = "foi.crawl.process_batch"
-# Transient retries of one batch before its error fails it (backoff doubles from 10 s).
-MAX_TRANSIENT_RETRIES = 5
 # Redeliveries of one batch (its worker died under it) before it is refused.
 MAX_REDELIVERIES = 2
 _REDELIVERY_KEY_TTL_S = 86_400
-_BACKOFF_BASE_S = 10.0
 T = TypeVar("T")
 
 # The crawl state a coordinator snapshots for each file it dispatches.
@@ -164,49 +158,6 @@ def outcome_payload(outcome: FileOutcome) -> dict[str, Any]:
 
 def outcome_from_payload(item: dict[str, Any]) -> FileOutcome:
     return FileOutcome(**item)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether `exc` is an outage or overload worth waiting out (see the module docstring)."""
-    if isinstance(exc, HostUnreachable | FileInUse):
-        return True
-    if isinstance(exc, elasticsearch.SSLError):
-        return False
-    if isinstance(exc, elasticsearch.ConnectionError | elasticsearch.ConnectionTimeout):
-        return True
-    if isinstance(exc, elasticsearch.ApiError):
-        return exc.meta.status in TRANSIENT_STATUSES
-    if isinstance(exc, BulkWriteError):
-        return exc.transient
-    return False
-
-
-def retry_countdown(retries: int, cap_s: float) -> float:
-    """Exponential backoff (10 s, 20 s, 40 s, ... up to `cap_s`) with 50-100% jitter, so
-    workers that failed together do not come back together."""
-    backoff: float = min(_BACKOFF_BASE_S * 2**retries, cap_s)
-    return backoff * (0.5 + random.random() / 2)  # noqa: S311
-
-
-def retry_transient(
-    call: Callable[[], T],
-    *,
-    cap_s: float = 300.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> T:
-    """`call()`, waiting out transient errors (`is_transient`) with the batch task's backoff
-    and budget (MAX_TRANSIENT_RETRIES): the one retry layer of work done outside a task, such
-    as an in-process crawl's files. `call` must be idempotent, as a batch is; any other error,
-    or the last transient one, propagates."""
-    retries = 0
-    while True:
-        try:
-            return call()
-        except Exception as exc:
-            if retries >= MAX_TRANSIENT_RETRIES or not is_transient(exc):
-                raise
-            sleep(retry_countdown(retries, cap_s))
-            retries += 1
 
 
 @dataclass(frozen=True)

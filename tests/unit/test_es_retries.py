@@ -31,7 +31,7 @@ from indexer.bulk import (
     write_documents,
     write_partial,
 )
-from ingest.tasks import MAX_TRANSIENT_RETRIES, is_transient, retry_transient
+from ingest.transient import MAX_TRANSIENT_RETRIES, is_transient, retry_transient
 
 
 class NodeAnswer(NamedTuple):
