@@ -40,8 +40,9 @@ from foi_core.db import build_engine, session_factory, transaction
 from foi_core.migrate import upgrade
 from foi_core.settings import Settings
 from foi_core.tokens import create_token
-from indexer.lifecycle import IndexNames, drop_all, ensure_index
+from indexer.lifecycle import IndexNames, drop_all
 from indexer.mapping import SCHEMA_VERSION
+from indexer.migration import ensure_index
 
 PREFIX = "bench-search"
 SIDS = [f"S-1-5-21-1000-2000-3000-{rid}" for rid in range(1100, 1140)]

@@ -19,16 +19,9 @@ from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import CrawlRun, as_utc
 from foi_core.settings import Settings
-from indexer.lifecycle import (
-    STALE_AFTER,
-    MigrationFailed,
-    MigrationLocked,
-    MigrationLockLost,
-    MigrationRefused,
-    index_status,
-    migrate,
-)
 from indexer.mapping import SCHEMA_VERSION
+from indexer.migration import MigrationFailed, index_status, migrate
+from indexer.migration_lock import STALE_AFTER, MigrationLocked, MigrationLockLost, MigrationRefused
 from services import Services
 
 
@@ -125,7 +118,7 @@ def index_migrate(
         )
         raise click.ClickException(str(exc)) from None
     except (MigrationFailed, MigrationLockLost, ApiError, TransportError) as exc:
-        # Stopped part-way: running it again resumes (indexer.lifecycle).
+        # Stopped part-way: running it again resumes (indexer.migration).
         with transaction(services.sessions) as session:
             audit.record(
                 session,

@@ -7,7 +7,7 @@ Elasticsearch retries live in one layer per kind of failure, never two:
   waiting, which cannot ride out overload (429) or an unavailable shard (503) and only adds
   load, and a request that timed out may still be running on the server.
 - Waiting out overload and outages with backoff belongs to whoever owns the unit of work: the
-  crawl's batch task (`ingest.tasks`) and the index migration's copy (`indexer.lifecycle`).
+  crawl's batch task (`ingest.tasks`) and the index migration's copy (`indexer.migration`).
   The bulk helpers send each chunk once (`indexer.bulk`).
 - Interactive requests (web searches, command-line reads and writes) get this client's
   bounded re-send only, then fail with a message a person can act on (the web answers 503):

@@ -10,7 +10,7 @@ connection dropped (`foi_core.clients`), so no path multiplies retries. Interact
 (holds, retention from the web or the command line) see the error and are retried by a person.
 
 Writes through a write alias keep working while an index migration is unfinished (see
-`indexer.lifecycle`): a partial update of a document not copied yet carries it forward first,
+`indexer.migration`): a partial update of a document not copied yet carries it forward first,
 and a deletion is recorded so the copy does not bring the document back.
 """
 
@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from elasticsearch import Elasticsearch, helpers
 
-from indexer.lifecycle import (
+from indexer.migration_writes import (
     Migration,
     carry_forward,
     deleted_during,
@@ -205,7 +205,7 @@ def delete_documents(es: Elasticsearch, alias: str, doc_ids: Iterable[str]) -> i
     failures: list[BulkFailure] = []
     for batch in _batches(str(d) for d in doc_ids):
         # During a migration the deletion is recorded first, so its copy cannot bring the
-        # documents back (indexer.lifecycle).
+        # documents back (indexer.migration).
         migration = unfinished_migration(es, alias)
         if migration is not None:
             failures.extend(_record_deletions(es, migration, batch))

@@ -145,7 +145,7 @@ def name_words(path: str) -> str:
 
 def upgrade_document(body: dict[str, Any]) -> dict[str, Any]:
     """Fill the fields a newer schema derives from ones every version has (used by
-    `indexer.lifecycle.migrate` when it copies documents into a new index version)."""
+    `indexer.migration.migrate` when it copies documents into a new index version)."""
     upgraded = dict(body)
     if "name_words" not in upgraded:
         name = upgraded.get("embedded_path") or upgraded.get("path") or ""

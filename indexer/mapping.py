@@ -1,6 +1,6 @@
 """The document index's mapping, as code, with a schema version.
 
-Never change a mapping in place: bump SCHEMA_VERSION, and `indexer.lifecycle.migrate` builds
+Never change a mapping in place: bump SCHEMA_VERSION, and `indexer.migration.migrate` builds
 the new index behind the aliases and swaps them atomically.
 
 Analysis comes from our `foi-analysis` Elasticsearch plugin (devstack/es_plugin): `foi_english`

@@ -28,7 +28,8 @@ from devstack.samba import SambaService
 from foi_core.models import FileState
 from indexer.documents import file_doc_id
 from indexer.extract import Extraction, ExtractOptions, ParseInterrupted, TikaExtractor
-from indexer.lifecycle import IndexNames, ensure_index
+from indexer.lifecycle import IndexNames
+from indexer.migration import ensure_index
 from indexer.search.queries import Principal, base_query, search, text_query
 from ingest.pipeline import CrawlCounts, CrawlPipeline
 from ingest.processor import FileProcessor

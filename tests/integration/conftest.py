@@ -22,7 +22,8 @@ from foi_core.settings import Settings
 from foi_core.sources import add_source
 from indexer.documents import file_doc_id
 from indexer.extract import ExtractOptions, TikaExtractor
-from indexer.lifecycle import IndexNames, drop_all, ensure_index
+from indexer.lifecycle import IndexNames, drop_all
+from indexer.migration import ensure_index
 from ingest.pipeline import CrawlPipeline
 from ingest.processor import FileProcessor
 

@@ -6,8 +6,9 @@ import copy
 
 from elasticsearch import Elasticsearch
 
-from indexer.lifecycle import IndexNames, current_index, ensure_index
+from indexer.lifecycle import IndexNames, current_index
 from indexer.mapping import SCHEMA_VERSION, index_body
+from indexer.migration import ensure_index
 from indexer.search.queries import Principal, search
 
 OFFICER = Principal("olive", (), sees_everything=True)

@@ -23,17 +23,10 @@ from foi_core.migrate import upgrade
 from foi_core.models import AuditEvent, CrawlRun, Source
 from foi_core.settings import Settings
 from indexer.bulk import delete_documents, write_documents, write_partial
-from indexer.lifecycle import (
-    LOCK_ID,
-    IndexNames,
-    IndexOutdated,
-    MigrationLocked,
-    MigrationLockLost,
-    alias_state,
-    migrate,
-    require_index,
-)
+from indexer.lifecycle import IndexNames, IndexOutdated, alias_state, require_index
 from indexer.mapping import SCHEMA_VERSION, index_body
+from indexer.migration import migrate
+from indexer.migration_lock import LOCK_ID, MigrationLocked, MigrationLockLost
 from services import Services
 
 OLD = SCHEMA_VERSION - 1

@@ -36,7 +36,8 @@ from foi_core.tokens import create_token, list_tokens
 from indexer.bulk import write_documents
 from indexer.documents import FileRecord, file_document
 from indexer.extract import Part, Status
-from indexer.lifecycle import IndexNames, drop_all, ensure_index
+from indexer.lifecycle import IndexNames, drop_all
+from indexer.migration import ensure_index
 from retention.holds import create_hold
 from search_app import create_app
 

@@ -33,7 +33,8 @@ from foi_core.settings import Settings
 from indexer.bulk import write_documents
 from indexer.documents import FileRecord, file_document
 from indexer.extract import Part, Status
-from indexer.lifecycle import IndexNames, drop_all, ensure_index
+from indexer.lifecycle import IndexNames, drop_all
+from indexer.migration import ensure_index
 from search_app import create_app
 
 pytestmark = pytest.mark.integration

@@ -33,7 +33,8 @@ from foi_core.tokens import create_token
 from indexer.bulk import write_documents
 from indexer.documents import FileRecord, embedded_documents, file_document
 from indexer.extract import Extraction, Part, Status
-from indexer.lifecycle import IndexNames, drop_all, ensure_index
+from indexer.lifecycle import IndexNames, drop_all
+from indexer.migration import ensure_index
 from indexer.search import facets as facets_module
 from indexer.search.facets import Facets, FacetSelection
 from indexer.search.folding import EMPTY_SHA256

@@ -21,7 +21,8 @@ from devstack.stack import LocalStack
 from foi_core.models import CrawlRun
 from foi_core.settings import Settings
 from indexer.extract import ExtractOptions, TikaExtractor
-from indexer.lifecycle import IndexNames, ensure_index
+from indexer.lifecycle import IndexNames
+from indexer.migration import ensure_index
 from indexer.search.queries import Principal, search
 from ingest.pipeline import CrawlPipeline
 from ingest.processor import FileProcessor

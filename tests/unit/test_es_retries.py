@@ -21,7 +21,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from foi_core.clients import ES_CONNECTION_RETRIES, build_elasticsearch
 from foi_core.settings import Settings
-from indexer import lifecycle
+from indexer import migration
 from indexer.bulk import (
     BULK_RETRIES,
     BulkFailure,
@@ -223,4 +223,4 @@ def test_other_errors_are_not_retried() -> None:
 
 
 def test_a_migrations_copy_is_its_own_retry_layer() -> None:
-    assert lifecycle.COPY_RETRIES == 5 and lifecycle.COPY_BACKOFF_S > 0
+    assert migration.COPY_RETRIES == 5 and migration.COPY_BACKOFF_S > 0
