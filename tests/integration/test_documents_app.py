@@ -138,7 +138,7 @@ def test_hostile_content_renders_inert_in_results_and_on_its_page(app: Flask) ->
 def test_group_sids_trim_like_the_users_own(app: Flask) -> None:
     """A front-office user sees what their staff group's Windows SIDs allow."""
     services = app.extensions["foi"]
-    secret = services.es.get(index=services.index.read_alias, id=SECRET_ID)["_source"]
+    secret = services.es.get(index=services.names.read_alias, id=SECRET_ID)["_source"]
     owner_sid = secret["acl_owner"]
     with transaction(services.sessions) as session:
         create_user(session, "grouped", "front_office", PASSWORD, [])

@@ -854,7 +854,7 @@ def test_sort_and_pagination_links_walk_every_result(
     assert "Previous page" in html
     direct = search(
         app.extensions["foi"].es,
-        app.extensions["foi"].index.read_alias,
+        app.extensions["foi"].names.read_alias,
         "document OR riverside OR noise",
         OFFICER,
         size=100,
