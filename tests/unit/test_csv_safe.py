@@ -22,7 +22,17 @@ from search_app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
-PACKAGES = ("foi_core", "crawler", "indexer", "search_app", "retention", "cases", "foi_cli")
+PACKAGES = (
+    "foi_core",
+    "crawler",
+    "indexer",
+    "ingest",
+    "search_app",
+    "retention",
+    "cases",
+    "services",
+    "foi_cli",
+)
 
 
 @pytest.mark.parametrize(
