@@ -194,7 +194,7 @@ def cases_move(
     except CaseError as exc:
         raise _refused(services, actor, "case_transition", target, exc) from None
     if case.status == "closed":
-        changed = reclassify_case(services.records, case.id)
+        changed = reclassify_case(services.indexed_records(), case.id)
         click.echo(f"{changed} collected files re-classified (retention from case closure)")
     click.echo(f"{case.reference} is {case.status}; due {case.due or 'clock stopped'}")
 
@@ -217,7 +217,7 @@ def cases_search(
     )
     actor = _as(services, username, "case_scoping_search", target)
     try:
-        found = run_scoping_search(services.records, case_id, query, actor=actor)
+        found = run_scoping_search(services.indexed_records(), case_id, query, actor=actor)
     except CaseError as exc:
         raise _refused(services, actor, "case_scoping_search", target, exc) from None
     counts = found.counts
@@ -233,13 +233,13 @@ def cases_search(
         click.echo(str(group))
     if collect and found.hits:
         try:
-            added = collect_search(services.records, case_id, query, actor=actor)
+            added = collect_search(services.indexed_records(), case_id, query, actor=actor)
         except CaseError as exc:
             raise _refused(services, actor, "case_collect", target, exc) from None
         click.echo(f"{added} documents collected and placed on the case's hold")
         # Copy-on-hold now, as the web app does in the background: the versions collected are
         # what a bundle discloses, even if they change at source later.
-        report = run_pending(services.records, include_failed=False, actor=actor)
+        report = run_pending(services.indexed_records(), include_failed=False, actor=actor)
         if report.failed:
             click.echo(f"{report.failed} preservation copies failed: see `foi holds`", err=True)
 
@@ -265,7 +265,7 @@ def cases_export(settings: Settings, reference: str, username: str) -> None:
     actor = _as(services, username, "case_export_requested", target)
     try:
         export = export_case(
-            services.records, ExportSettings.from_settings(settings), case_id, actor=actor
+            services.indexed_records(), ExportSettings.from_settings(settings), case_id, actor=actor
         )
     except CaseError as exc:
         raise _refused(services, actor, "case_export_requested", target, exc) from None
@@ -293,7 +293,9 @@ def cases_export(settings: Settings, reference: str, username: str) -> None:
 def cases_export_pending(settings: Settings) -> None:
     """Write bundles asked for in the web app but never started (its process stopped), after
     failing those whose writer stopped mid-way."""
-    written = run_queued(Services(settings).records, ExportSettings.from_settings(settings))
+    written = run_queued(
+        Services(settings).indexed_records(), ExportSettings.from_settings(settings)
+    )
     for export in written:
         state = export.status if export.status != ExportState.FAILED else f"failed: {export.error}"
         click.echo(f"{export.name}: {state}")
@@ -306,7 +308,7 @@ def cases_export_pending(settings: Settings) -> None:
 @click.pass_obj
 def cases_purge(settings: Settings) -> None:
     """Delete disclosure bundles past their download period (FOI_EXPORT_KEEP_DAYS)."""
-    click.echo(f"{purge_expired(Services(settings).records)} expired bundles deleted")
+    click.echo(f"{purge_expired(Services(settings).indexed_records())} expired bundles deleted")
 
 
 @cases_group.command("non-working-day")

@@ -97,7 +97,7 @@ def demo_command(settings: Settings, serve: bool, port: int) -> None:
     with services.sessions() as session:
         has_schedule = current_schedule(session) is not None
     if not has_schedule:
-        schedule = save_schedule(services.records, seed_schedule_text(), actor="demo")
+        schedule = save_schedule(services.indexed_records(), seed_schedule_text(), actor="demo")
         click.echo(
             f"loaded the seed retention schedule ({len(schedule.classes)} classes; it needs the "
             "council's own sign-off before any disposal)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -18,9 +19,19 @@ from foi_cli.stack import stack_group
 from foi_cli.worker import beat_command, worker_command
 from foi_core.private_files import PRIVATE_UMASK
 from foi_core.settings import Settings, SettingsError
+from indexer.lifecycle import IndexOutdated
 
 
-@click.group()
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IndexOutdated as exc:
+            # Any command that needs the index says what to run, not a traceback.
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Commands)
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """FOI records discovery: crawl council file shares, search, hold and export records."""

@@ -99,7 +99,12 @@ def holds_create(settings: Settings, name: str, reason: str, case_ref: str, user
     actor = _person(services, username, "hold_create", f"hold:{name}")
     try:
         hold_id = create_hold(
-            services.records, name=name, reason=reason, owner=actor, actor=actor, case_ref=case_ref
+            services.indexed_records(),
+            name=name,
+            reason=reason,
+            owner=actor,
+            actor=actor,
+            case_ref=case_ref,
         )
     except HoldError as exc:
         _refuse(services, actor, "hold_create", f"hold:{name}", str(exc))
@@ -136,11 +141,13 @@ def holds_add(
     actor = _person(services, username, "hold_add", f"hold:{hold_id}")
     try:
         if doc_id:
-            joined = add_scope(services.records, hold_id, kind="item", doc_id=doc_id, actor=actor)
+            joined = add_scope(
+                services.indexed_records(), hold_id, kind="item", doc_id=doc_id, actor=actor
+            )
         elif folder:
             source, _, path = folder.partition(":")
             joined = add_scope(
-                services.records,
+                services.indexed_records(),
                 hold_id,
                 kind="folder",
                 source=source,
@@ -150,14 +157,18 @@ def holds_add(
             )
         else:
             joined = add_scope(
-                services.records, hold_id, kind="query", query=urlencode({"q": query}), actor=actor
+                services.indexed_records(),
+                hold_id,
+                kind="query",
+                query=urlencode({"q": query}),
+                actor=actor,
             )
     except WholeSourceNeedsConfirmation as exc:
         why = f"{exc}: add --confirm-whole-source to go ahead"
         _refuse(services, actor, "hold_add", f"hold:{hold_id}", why)
     except HoldError as exc:
         _refuse(services, actor, "hold_add", f"hold:{hold_id}", str(exc))
-    report_ = run_pending(services.records, actor=actor, include_failed=False)
+    report_ = run_pending(services.indexed_records(), actor=actor, include_failed=False)
     click.echo(
         f"{joined} files joined hold {hold_id}; {report_.preserved} originals preserved, "
         f"{report_.failed} could not be"
@@ -195,7 +206,7 @@ def holds_release_request(settings: Settings, hold_id: int, reason: str, usernam
     services = Services(settings)
     actor = _person(services, username, "hold_release_request", f"hold:{hold_id}")
     try:
-        request_release(services.records, hold_id, actor=actor, reason=reason)
+        request_release(services.indexed_records(), hold_id, actor=actor, reason=reason)
     except HoldError as exc:
         _refuse(services, actor, "hold_release_request", f"hold:{hold_id}", str(exc))
     click.echo(f"release of hold {hold_id} requested; another records manager must approve it")
@@ -210,7 +221,7 @@ def holds_release_approve(settings: Settings, hold_id: int, username: str) -> No
     services = Services(settings)
     actor = _person(services, username, "hold_release_approve", f"hold:{hold_id}")
     try:
-        approve_release(services.records, hold_id, approver=actor)
+        approve_release(services.indexed_records(), hold_id, approver=actor)
     except HoldError as exc:
         if not _asked_by(services, hold_id, actor):  # approve_release audits that refusal itself
             record_refusal(
@@ -237,7 +248,7 @@ def holds_preserve(settings: Settings, username: str | None) -> None:
     """Copy every held original not yet in the preservation store (retries failures)."""
     services = Services(settings)
     actor = _actor(services, username, "preservation_copy", "holds")
-    result = run_pending(services.records, actor=actor)
+    result = run_pending(services.indexed_records(), actor=actor)
     click.echo(f"{result.preserved} preserved, {result.failed} failed")
     for path, error in result.failures:
         click.echo(f"  NOT PRESERVED {path}: {error}", err=True)
@@ -258,7 +269,10 @@ def holds_alert(settings: Settings) -> None:
         raise click.ClickException("FOI_SMTP_URL is not set: there is no mail server to send to")
     try:
         mailed = send_alerts(
-            Services(settings).records, settings.smtp_url, settings.mail_from, settings.organisation
+            Services(settings).indexed_records(),
+            settings.smtp_url,
+            settings.mail_from,
+            settings.organisation,
         )
     except MailError as exc:
         raise click.ClickException(str(exc)) from None
@@ -285,7 +299,9 @@ def schedule_load(settings: Settings, path: Path, username: str) -> None:
     actor = _person(services, username, "retention_schedule_load", f"file:{path}")
     try:
         load_schedule_file(path)
-        schedule = save_schedule(services.records, path.read_text(encoding="utf-8"), actor=actor)
+        schedule = save_schedule(
+            services.indexed_records(), path.read_text(encoding="utf-8"), actor=actor
+        )
     except ScheduleError as exc:
         _refuse(
             services,
@@ -320,7 +336,7 @@ def retention_classify(settings: Settings) -> None:
     services = Services(settings)
     with services.sessions() as session:
         schedule = current_schedule(session)
-    click.echo(f"{reclassify(services.records, schedule)} files re-classified")
+    click.echo(f"{reclassify(services.indexed_records(), schedule)} files re-classified")
 
 
 def _mib(size: int) -> str:
@@ -332,7 +348,7 @@ def _mib(size: int) -> str:
 @click.pass_obj
 def retention_report(settings: Settings, as_json: bool) -> None:
     """Files per class and action, unclassified files, and the storage disposal can reclaim."""
-    result = report(Services(settings).records, date.today())
+    result = report(Services(settings).indexed_records(), date.today())
     if as_json:
         click.echo(
             json.dumps(
@@ -397,7 +413,7 @@ def retention_run(settings: Settings, username: str | None) -> None:
     services = Services(settings)
     actor = _actor(services, username, "disposal_batch_create", "batch:new")
     try:
-        batch = build_batch(services.records, actor=actor, today=date.today())
+        batch = build_batch(services.indexed_records(), actor=actor, today=date.today())
     except DisposalError as exc:
         _refuse(services, actor, "disposal_batch_create", "batch:new", str(exc))
     click.echo("nothing is eligible for disposal" if batch is None else f"batch {batch} built")
@@ -447,7 +463,7 @@ def retention_exclude(
     target = f"batch:{batch_id}"
     actor = _person(services, username, "disposal_exclude", target)
     try:
-        count = exclude(services.records, batch_id, doc_ids, actor=actor, reason=reason)
+        count = exclude(services.indexed_records(), batch_id, doc_ids, actor=actor, reason=reason)
     except DisposalError as exc:
         _refuse(services, actor, "disposal_exclude", target, str(exc))
     click.echo(f"{count} items excluded from batch {batch_id}")
@@ -464,7 +480,7 @@ def retention_approve(settings: Settings, batch_id: int, username: str) -> None:
     services = Services(settings)
     actor = _person(services, username, "disposal_approve", f"batch:{batch_id}")
     try:
-        status = approve(services.records, batch_id, actor=actor)
+        status = approve(services.indexed_records(), batch_id, actor=actor)
     except DisposalError as exc:
         _refuse(services, actor, "disposal_approve", f"batch:{batch_id}", str(exc))
     click.echo(f"batch {batch_id} is {status}")
@@ -483,7 +499,7 @@ def retention_execute(
     services = Services(settings)
     actor = _person(services, username, "disposal_execute", f"batch:{batch_id}")
     try:
-        result = execute(services.records, batch_id, actor=actor)
+        result = execute(services.indexed_records(), batch_id, actor=actor)
     except DisposalError as exc:
         _refuse(services, actor, "disposal_execute", f"batch:{batch_id}", str(exc))
     click.echo(

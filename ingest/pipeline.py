@@ -174,7 +174,7 @@ class CrawlPipeline:
         try:
             self._crawl(run_id, full, counts, self._recorder(run_id, started, progress))
             counts.deleted = self._sweep_deleted(run_id, counts.problem_paths)
-            self.processor.keeping.crawl_finished(self.source, run_id)
+            retry_transient(partial(self.processor.keeping.crawl_finished, self.source, run_id))
             status, error = "finished", ""
         except SourceError as exc:
             error = str(exc)

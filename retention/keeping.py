@@ -113,6 +113,10 @@ class RecordKeeper:
                     )
                 # The version's bytes are the held original: owe them under its own id too.
                 enqueue(session, kept, self.source, path, old_sha256)
+            if _already_recorded(session, root_id, old_sha256, new_sha256):
+                # The same change, recorded by an earlier try of this file (a retry after a
+                # transient failure replays the whole file): one record, one alert.
+                return
             session.add(
                 SourceChange(
                     root_id=root_id,
@@ -328,3 +332,19 @@ class RecordKeeper:
 
 def build_keeper(records: Records, source: str) -> RecordKeeper:
     return RecordKeeper(records, source)
+
+
+def _already_recorded(session: Session, root_id: str, old_sha256: str, new_sha256: str) -> bool:
+    """Whether the latest change recorded for this file is this very change."""
+    latest = session.execute(
+        select(SourceChange)
+        .where(SourceChange.root_id == root_id)
+        .order_by(SourceChange.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return (
+        latest is not None
+        and latest.change == "changed"
+        and latest.old_sha256 == old_sha256
+        and latest.new_sha256 == new_sha256
+    )

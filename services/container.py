@@ -95,6 +95,12 @@ class Services:
             organisation=self.settings.organisation,
         )
 
+    def indexed_records(self) -> Records:
+        """`records`, once the index exists: created on a fresh install (a records command may
+        come before the first crawl), refused when outdated (`IndexOutdated`); never migrated."""
+        require_index(self.es, self.names)
+        return self.records
+
     @cached_property
     def preserver(self) -> Preserver:
         """Copy-on-hold, run off the request: placing a hold answers at once, copies follow."""

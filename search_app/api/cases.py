@@ -28,6 +28,7 @@ from cases.statistics import statistics_csv
 from foi_core.audit import record
 from foi_core.db import transaction
 from foi_core.models import Case
+from indexer.bulk import BulkWriteError
 from search_app import permissions
 from search_app.api.case_json import (
     case_json,
@@ -254,7 +255,7 @@ def add_documents(reference: str) -> ResponseReturnValue:
             )
     except CaseError as refusal:
         return refused(refusal)
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         abort(503, description=INDEX_UNAVAILABLE)
     services().preserver.submit(signed_in_username())
     with services().sessions() as session:
@@ -285,7 +286,7 @@ def run_search(reference: str) -> ResponseReturnValue:
         )
     except CaseError as refusal:
         return refused(refusal)
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         abort(503, description=INDEX_UNAVAILABLE)
     return jsonify(search_json(search_row(found))), 201
 

@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import DisposalBatch, HoldScope, as_utc
+from indexer.bulk import BulkWriteError
 from retention.classify import report
 from retention.disposal import DisposalError, approve, build_batch, execute
 from retention.disposal_checks import ONE_PERSON_WARNING, one_person
@@ -223,7 +224,7 @@ def add(hold_id: str) -> ResponseReturnValue:
     except HoldError as refusal:
         _audit_refusal("hold_add", f"hold:{number}", refusal, kind=kind, **scope)
         return refused(refusal)
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         abort(503, description=INDEX_UNAVAILABLE)
     services().preserver.submit(user.username)
     return jsonify(hold_id=number, kind=kind, joined=joined), 201
@@ -273,7 +274,7 @@ def _known_hold(hold_id: int) -> None:
 def retention_report() -> ResponseReturnValue:
     try:
         found = report(services().records, date.today())
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         abort(503, description=INDEX_UNAVAILABLE)
     return jsonify(
         schedule_version=found.schedule_version or None,
@@ -382,7 +383,7 @@ def build() -> ResponseReturnValue:
     except DisposalError as refusal:
         _audit_refusal("disposal_batch_create", "batch:new", refusal)
         return refused(refusal)
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         abort(503, description=INDEX_UNAVAILABLE)
     if built is None:
         return jsonify(batch=None, message="nothing is eligible for disposal today"), 200
@@ -423,7 +424,7 @@ def execute_batch(batch_id: str) -> ResponseReturnValue:
     except DisposalError as refusal:
         _audit_refusal("disposal_execute", f"batch:{number}", refusal)
         return refused(refusal)
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         abort(503, description=INDEX_UNAVAILABLE)
     return _batch_response(
         number,

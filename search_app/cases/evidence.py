@@ -23,6 +23,7 @@ from cases.service import CaseError
 from foi_core.audit import record
 from foi_core.db import transaction
 from foi_core.models import CaseStatus
+from indexer.bulk import BulkWriteError
 from indexer.search import records as index_records
 from search_app import formats, permissions
 from search_app.auth import require_role, services, signed_in_user, signed_in_username
@@ -86,7 +87,7 @@ def _run(case_id: int, query: str) -> str | None:
         )
     except CaseError as refused:
         return sentence(str(refused))
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         return INDEX_UNAVAILABLE
     flash(
         f"Scoping search run: {search.hits:,} matching document{'' if search.hits == 1 else 's'}."
@@ -122,7 +123,7 @@ def _collect(case_id: int, reference: str, *, query: str = "", doc_id: str = "")
             )
     except CaseError as refused:
         return sentence(str(refused))
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         return INDEX_UNAVAILABLE
     services().preserver.submit(signed_in_username())
     flash(_collected_message(reference, added))
@@ -213,7 +214,7 @@ def _document_label(doc_id: str) -> str:
         doc = index_records.get_document(
             services().es, services().names.read_alias, doc_id, signed_in_user().principal()
         )
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         abort(503)
     if doc is None:
         abort(404)

@@ -23,6 +23,7 @@ from flask.typing import ResponseReturnValue
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.sources import list_sources
+from indexer.bulk import BulkWriteError
 from indexer.search import records as index_records
 from retention.holds import (
     HoldError,
@@ -240,7 +241,7 @@ def _add_scope(
         if isinstance(refused, WholeSourceNeedsConfirmation):
             raise
         return sentence(str(refused))
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         return INDEX_UNAVAILABLE
     services().preserver.submit(user.username)
     flash(f"{joined} file{'' if joined == 1 else 's'} joined the hold. Copies are being preserved.")
@@ -315,7 +316,7 @@ def add_document() -> ResponseReturnValue:
         doc = index_records.get_document(
             services().es, services().names.read_alias, doc_id, signed_in_user().principal()
         )
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         abort(503)
     if doc is None:
         abort(404)

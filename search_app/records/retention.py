@@ -28,6 +28,7 @@ from sqlalchemy import select
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
 from foi_core.models import BatchStatus, DisposalBatch
+from indexer.bulk import BulkWriteError
 from retention.classify import current_schedule, report, save_schedule
 from retention.disposal import DisposalError, approve, build_batch, cancel, exclude, execute
 from retention.disposal_checks import (
@@ -91,7 +92,7 @@ def index() -> ResponseReturnValue:
 def _overview(errors: Errors, status: int = 200) -> ResponseReturnValue:
     try:
         summary = report(services().records, date.today())
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         abort(503)
     with services().sessions() as session:
         versions = schedule_versions(session)
@@ -131,7 +132,7 @@ def build() -> ResponseReturnValue:
         )
     except DisposalError as refused:
         return _overview({"build": _refused("disposal_batch_create", "batch:new", refused)}, 400)
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         abort(503)
     if batch_id is None:
         flash("Nothing is eligible for disposal today, or every eligible file is in a batch.")
@@ -181,7 +182,7 @@ def save() -> ResponseReturnValue:
             problems=refused.problems[:50],
         )
         return _schedule_page(text, refused.problems, 400)
-    except (ApiError, TransportError):
+    except (ApiError, TransportError, BulkWriteError):
         # The schedule is stored and in force; re-classification resumes with the next crawl.
         flash(
             "The schedule is in force, but files could not all be re-classified just now: "
@@ -337,7 +338,7 @@ def execute_batch(batch_id: int) -> ResponseReturnValue:
                 )
             except DisposalError as refused:
                 errors = {"confirm": _refused("disposal_execute", f"batch:{batch_id}", refused)}
-            except (ApiError, TransportError):
+            except (ApiError, TransportError, BulkWriteError):
                 abort(503)
             else:
                 ended = (
