@@ -129,7 +129,7 @@ def current_index(es: Elasticsearch, names: IndexNames) -> str:
 
 
 def drop_all(es: Elasticsearch, names: IndexNames) -> None:
-    """Delete every index of this prefix (tests and `foi index reset` only)."""
+    """Delete every index of this prefix (tests and benchmarks only)."""
     for pattern in (f"{names.prefix}-documents-v*", f"{names.prefix}-migration-*"):
         found = es.indices.get(index=pattern, ignore_unavailable=True)
         for index in found.body:

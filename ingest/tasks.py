@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
@@ -55,7 +55,6 @@ PROCESS_BATCH = "foi.crawl.process_batch"
 # Redeliveries of one batch (its worker died under it) before it is refused.
 MAX_REDELIVERIES = 2
 _REDELIVERY_KEY_TTL_S = 86_400
-T = TypeVar("T")
 
 # The crawl state a coordinator snapshots for each file it dispatches.
 _STATE_FIELDS = (

@@ -1,6 +1,6 @@
 """A records-management test bed on the real stack: a workspace on the `test` share registered
 as a source, a private database, index and preservation store, and the product's own wiring
-(`foi_cli.runtime.Services`), so crawls run with holds and retention exactly as `foi crawl` does.
+(`services.Services`), so crawls run with holds and retention exactly as `foi crawl` does.
 """
 
 from __future__ import annotations
