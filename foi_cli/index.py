@@ -19,8 +19,9 @@ from foi_core import audit
 from foi_core.db import transaction
 from foi_core.models import CrawlRun, as_utc
 from foi_core.settings import Settings
+from indexer.lifecycle import alias_state
 from indexer.mapping import SCHEMA_VERSION
-from indexer.migration import MigrationFailed, index_status, migrate
+from indexer.migration import MigrationFailed, MigrationReport, index_status, migrate
 from indexer.migration_lock import STALE_AFTER, MigrationLocked, MigrationLockLost, MigrationRefused
 from services import Services
 
@@ -83,9 +84,19 @@ def index_status_command(settings: Settings, as_json: bool) -> None:
     is_flag=True,
     help="Migrate although crawl runs are marked running (only when those runs are dead).",
 )
+@click.option(
+    "--keep-previous",
+    is_flag=True,
+    help="Keep the previous index (read-only, without aliases) for rollback. It keeps the "
+    "text of records destroyed later, so delete it as soon as the migration is verified.",
+)
 @click.pass_obj
 def index_migrate(
-    settings: Settings, take_over_stale: bool, stale_minutes: int, during_crawl: bool
+    settings: Settings,
+    take_over_stale: bool,
+    stale_minutes: int,
+    during_crawl: bool,
+    keep_previous: bool,
 ) -> None:
     """Migrate the index to this version's schema: copy every document into a new index
     behind the aliases (writes move first), then swap searches over. Running it again
@@ -132,13 +143,14 @@ def index_migrate(
     if report.action == "current":
         click.echo(f"nothing to do: {report.target} is at schema version {SCHEMA_VERSION}")
         return
+    previous_deleted = not keep_previous and _delete_previous(services, report)
     with transaction(services.sessions) as session:
         audit.record(
             session,
             actor=actor,
             action="index.migrate",
             target=report.target,
-            details=report.as_dict(),
+            details={**report.as_dict(), "previous_index_deleted": previous_deleted},
         )
     if report.action == "created":
         click.echo(f"there was no index: created {report.target}")
@@ -152,6 +164,29 @@ def index_migrate(
         f"newer in the target, {report.deleted} deleted during the migration, in "
         f"{report.seconds:.1f} s"
     )
+    _say_what_became_of_previous(report, previous_deleted)
+
+
+def _delete_previous(services: Services, report: MigrationReport) -> bool:
+    """Delete the index migrated from, once no alias points at it. Disposal never reaches an
+    index without aliases: kept, it would hold the text of every record destroyed from now on."""
+    if report.action != "migrated" or not report.source:
+        return False
+    state = alias_state(services.es, services.names)
+    if report.source in (state.read, state.write):
+        return False
+    services.es.options(ignore_status=404).indices.delete(index=report.source)
+    return True
+
+
+def _say_what_became_of_previous(report: MigrationReport, deleted: bool) -> None:
+    if deleted:
+        click.echo(f"deleted the previous index {report.source}")
+    elif report.action == "migrated":
+        click.echo(
+            f"kept the previous index {report.source} (read-only): delete it once the migration "
+            "is verified, since records destroyed from now on stay in it"
+        )
 
 
 def _progress(done: int) -> None:

@@ -306,6 +306,9 @@ def test_foi_index_migrate_and_status(
     done = run("migrate", "--during-crawl")
     assert done.exit_code == 0, done.output
     assert f"migrated from {old} to {names.concrete()}: 20 documents copied" in done.output
+    # The previous index would keep the text of records destroyed from now on: it goes.
+    assert f"deleted the previous index {old}" in done.output
+    assert not es.indices.exists(index=old)
     after = run("status", "--json")
     assert '"state": "current"' in after.output and '"documents": 20' in after.output
     assert "nothing to do" in run("migrate", "--during-crawl").output
@@ -314,3 +317,4 @@ def test_foi_index_migrate_and_status(
     assert [e.outcome for e in entries] == [Outcome.DENIED, Outcome.DENIED, Outcome.OK]
     assert entries[-1].target == names.concrete() and entries[-1].details["copied"] == 20
     assert "(command line)" in entries[-1].actor
+    assert entries[-1].details["previous_index_deleted"] is True
