@@ -15,17 +15,10 @@ from sqlalchemy.orm import Session
 from cases.estimator import EstimateRates, estimate_s12
 from cases.service import TRANSITIONS, case_clock, working_calendar
 from cases.statistics import StatRow
-from foi_core.models import Case, as_utc
+from foi_core.models import Case
+from search_app.api.requests import iso
 from search_app.cases.evidence_facts import DocumentRow, ExportRow, SearchRow, collected_count
 from search_app.cases.facts import CaseRow, case_links, case_rows
-
-
-def iso(value: dt.date | dt.datetime | None) -> str | None:
-    """A date as YYYY-MM-DD; a moment in RFC 3339 with its offset (SQLite gives back naive
-    UTC, PostgreSQL aware moments: both are sent the same way)."""
-    if isinstance(value, dt.datetime):
-        return as_utc(value).astimezone(dt.UTC).isoformat()
-    return value.isoformat() if value is not None else None
 
 
 def row_json(row: CaseRow) -> dict[str, Any]:

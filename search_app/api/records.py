@@ -11,7 +11,7 @@ executing a batch needs `"confirm": true`.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from elasticsearch import ApiError, TransportError
@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 
 from foi_core.audit import Outcome, record
 from foi_core.db import transaction
-from foi_core.models import DisposalBatch, HoldScope, as_utc
+from foi_core.models import DisposalBatch, HoldScope
 from indexer.bulk import BulkWriteError
 from retention.classify import report
 from retention.disposal import DisposalError, approve, build_batch, execute
@@ -37,6 +37,7 @@ from search_app.api.requests import (
     INDEX_UNAVAILABLE,
     answer_errors_as_json,
     flag,
+    iso,
     page_number,
     path_number,
     refused,
@@ -57,13 +58,6 @@ from search_app.request_input import DOC_ID, client_ip
 bp = Blueprint("api_records", __name__, url_prefix="/api/v1")
 answer_errors_as_json(bp)
 _KINDS = ("item", "folder", "query")
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    """Moments in UTC with their offset on every database (SQLite gives them back naive)."""
-    if isinstance(value, datetime):
-        return as_utc(value).astimezone(UTC).isoformat()
-    return value.isoformat() if value is not None else None
 
 
 def _audit_refusal(action: str, target: str, error: ValueError, **details: Any) -> None:
@@ -91,12 +85,12 @@ def _hold_json(hold: HoldSummary) -> dict[str, Any]:
         "files": hold.files,
         "preservation_failures": hold.preservation_failures,
         "created_by": hold.created_by,
-        "created_at": _iso(hold.created_at),
+        "created_at": iso(hold.created_at),
         "release_requested_by": hold.release_requested_by or None,
-        "release_requested_at": _iso(hold.release_requested_at),
+        "release_requested_at": iso(hold.release_requested_at),
         "release_reason": hold.release_reason or None,
         "released_by": hold.released_by or None,
-        "released_at": _iso(hold.released_at),
+        "released_at": iso(hold.released_at),
     }
 
 
@@ -106,7 +100,7 @@ def _scope_json(scope: HoldScope) -> dict[str, Any]:
         "kind": scope.kind,
         "description": scope.description,
         "added_by": scope.added_by,
-        "added_at": _iso(scope.added_at),
+        "added_at": iso(scope.added_at),
     }
 
 
@@ -299,12 +293,12 @@ def _batch_json(found: DisposalBatch) -> dict[str, Any]:
         "status": found.status,
         "schedule_version": found.schedule_version,
         "created_by": found.created_by,
-        "created_at": _iso(found.created_at),
+        "created_at": iso(found.created_at),
         "approvals_needed": found.approvals_needed,
         "approved_by": list(found.approved_by),
-        "approved_at": _iso(found.approved_at),
+        "approved_at": iso(found.approved_at),
         "executed_by": found.executed_by or None,
-        "executed_at": _iso(found.executed_at),
+        "executed_at": iso(found.executed_at),
         "note": found.note or None,
         "counts": dict(found.counts),
         "one_person": alone,
@@ -348,12 +342,12 @@ def get_batch(batch_id: str) -> ResponseReturnValue:
                         "class_id": i.class_id,
                         "class_name": i.class_name,
                         "rule": i.rule or None,
-                        "trigger_date": _iso(i.trigger_date),
-                        "disposal_date": _iso(i.disposal_date),
+                        "trigger_date": iso(i.trigger_date),
+                        "disposal_date": iso(i.disposal_date),
                         "size": i.size,
-                        "share_modified": _iso(i.modified),
-                        "embedded_modified": _iso(i.embedded_modified),
-                        "modified": _iso(i.modified),
+                        "share_modified": iso(i.modified),
+                        "embedded_modified": iso(i.embedded_modified),
+                        "modified": iso(i.modified),
                         "state": i.state,
                         "reason": i.reason or None,
                     }

@@ -9,11 +9,14 @@ nothing, so it is a 404.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
+
+from foi_core.models import as_utc
 
 INDEX_UNAVAILABLE = "the search index cannot be reached just now"
 # Page numbers of the API's lists stop below this (a client paging that far has a bug).
@@ -77,3 +80,11 @@ def flag(name: str) -> bool:
     """A true/false field of the JSON object `string_fields` has checked (absent is false)."""
     body = request.get_json(silent=True)
     return isinstance(body, dict) and body.get(name) is True
+
+
+def iso(value: date | datetime | None) -> str | None:
+    """A date as YYYY-MM-DD; a moment in RFC 3339 with its offset (SQLite gives back naive
+    UTC, PostgreSQL aware moments: both are sent the same way)."""
+    if isinstance(value, datetime):
+        return as_utc(value).astimezone(UTC).isoformat()
+    return value.isoformat() if value is not None else None
